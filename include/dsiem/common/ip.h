@@ -1,0 +1,40 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dsiem {
+
+// An IPv4 or IPv6 address. IPv4-mapped IPv6 addresses are stored as IPv4, as Go's To4() does
+// before every containment test.
+struct IpAddress {
+  std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4 bytes
+  bool v4 = true;
+
+  // Go net.ParseIP: dotted-quad IPv4 (no leading zeros) or IPv6 text. No prefix, no zone.
+  static std::optional<IpAddress> parse(std::string_view text);
+  int bit_length() const { return v4 ? 32 : 128; }
+  bool operator==(const IpAddress&) const = default;
+};
+
+// A network as Go's net.ParseCIDR returns it: address masked to the prefix.
+struct Cidr {
+  IpAddress network;
+  int prefix = 0;
+
+  // Parses "addr/len" (the prefix is required). On success also returns the unmasked address
+  // through `address` when given. Returns nullopt on any error.
+  static std::optional<Cidr> parse(std::string_view text, IpAddress* address = nullptr);
+  bool contains(const IpAddress& ip) const;
+  bool is_host() const { return prefix == network.bit_length(); }
+  // Normalised text: "192.168.0.0/16", IPv6 in canonical compressed form.
+  std::string to_string() const;
+  bool operator==(const Cidr&) const = default;
+};
+
+std::string to_string(const IpAddress& ip);
+
+}  // namespace dsiem

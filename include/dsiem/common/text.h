@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Text rules of the rule language (directives.md §3, §5), shared by load-time validation and
+// run-time matching.
+namespace dsiem {
+
+// Go's unicode.IsSpace for the code point starting at s[i]; stores its byte length in `len`.
+bool is_space_at(std::string_view s, std::size_t i, std::size_t& len);
+
+// Go's strings.TrimSpace.
+std::string trim_space(std::string_view s);
+
+// Splits a rule list on commas and white space, dropping empty items.
+std::vector<std::string> split_list(std::string_view s);
+
+// Unicode simple lower-case of UTF-8 text (invalid bytes are kept).
+std::string to_lower(std::string_view s);
+
+}  // namespace dsiem

@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dsiem/alarm/alarm.h"
+#include "dsiem/alarm/record_sink.h"
+#include "dsiem/common/clock.h"
+#include "dsiem/config/assets.h"
+#include "dsiem/config/directive.h"
+#include "dsiem/correlate/alarm_id.h"
+#include "dsiem/correlate/directive_index.h"
+#include "dsiem/correlate/matcher.h"
+#include "dsiem/event/event.h"
+
+namespace dsiem::correlate {
+
+struct EngineOptions {
+  int64_t min_alarm_lifetime_minutes = 0;
+  int64_t max_delay_seconds = 180;  // 0: no overload detection
+  alarm::AlarmSettings alarm;
+  int shard = 0;  // distinguishes alarm IDs made by parallel engines
+};
+
+// Called (non-blocking) when a backlog sees an event later than maxDelay (events.md §8.2).
+using OverloadSignal = std::function<void()>;
+
+// The correlation state of a set of directives: their backlogs, alarms and expiry timers.
+// Single-threaded: one thread owns an Engine and calls process() and tick(); events of one
+// backlog are therefore handled strictly one after another (correlation.md §10).
+class Engine {
+ public:
+  Engine(std::vector<config::Directive> directives, std::shared_ptr<const config::Assets> assets,
+         const Clock& clock, alarm::RecordSink& sink, EngineOptions options,
+         OverloadSignal overload = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Offers one (already whitelist-filtered) event to every directive it can concern.
+  void process(const event::Event& e);
+  // Runs the expiry checks due at the clock's current time.
+  void tick();
+  // Wall-clock time (ns) of the next due expiry check, or -1 when there is none.
+  int64_t next_tick_ns() const;
+
+  std::size_t backlog_count() const { return live_backlogs_; }
+  // Directives with at least one live backlog.
+  std::size_t active_directive_count() const { return active_directives_; }
+  std::size_t directive_count() const { return directives_.size(); }
+
+ private:
+  struct Backlog;
+  struct DirectiveState;
+
+  void process_directive(DirectiveState& d, const MatchInput& in);
+  bool offer(Backlog& b, const MatchInput& in);
+  void create_backlog(DirectiveState& d, const MatchInput& in);
+  void append(Backlog& b, std::size_t stage, const event::Event& e);
+  void process_matched(Backlog& b, std::size_t stage, const event::Event& e, int64_t ts);
+  void update_risk(Backlog& b, std::size_t stage);
+  void upsert_alarm(Backlog& b, bool lookups);
+  void remove_backlog(Backlog& b, std::string_view reason_log);
+  void release_guard(DirectiveState& d, const Backlog& b);
+  void sweep_graveyard(int64_t now_ns);
+
+  std::shared_ptr<const config::Assets> assets_;
+  const Clock& clock_;
+  alarm::RecordSink& sink_;
+  EngineOptions options_;
+  OverloadSignal overload_;
+  std::vector<std::unique_ptr<DirectiveState>> directives_;
+  DirectiveIndex index_;
+  AlarmIdGenerator ids_;
+  std::size_t live_backlogs_ = 0;
+  std::size_t active_directives_ = 0;
+  uint64_t next_seq_ = 1;
+
+  // Expiry checks: (due time ns, backlog sequence number). A backlog is checked every 10 s
+  // from its creation, as the reference's per-backlog ticker does.
+  using Due = std::pair<int64_t, uint64_t>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> timers_;
+  std::unordered_map<uint64_t, Backlog*> by_seq_;
+
+  // Deleted backlogs whose event IDs still count for the duplicate guard (until the time).
+  struct Buried {
+    int64_t release_ns;
+    std::unique_ptr<Backlog> backlog;
+  };
+  std::vector<Buried> graveyard_;
+  std::vector<const DirectiveState*> scratch_;
+};
+
+}  // namespace dsiem::correlate

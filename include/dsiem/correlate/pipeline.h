@@ -1,0 +1,73 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dsiem/correlate/engine.h"
+
+namespace dsiem::correlate {
+
+using EventPtr = std::shared_ptr<const event::Event>;
+
+// Runs correlation on `shards` threads. Directives are split between shards (directive i goes
+// to shard i % shards); every shard sees every event in the same order, and each shard owns its
+// engine outright, so no lock guards backlog state. Queues are bounded: push() refuses an event
+// while any shard has `capacity` events waiting (0 = unbounded), which is where back-pressure
+// reaches the ingest side. Thread-safe.
+class Pipeline {
+ public:
+  struct Options {
+    std::size_t shards = 1;
+    std::size_t capacity = 0;
+    EngineOptions engine;
+  };
+
+  Pipeline(std::vector<config::Directive> directives, std::shared_ptr<const config::Assets> assets,
+           const Clock& clock, alarm::RecordSink& sink, Options options,
+           OverloadSignal overload = {});
+  ~Pipeline();
+
+  // Queues `e` for every shard. False when the queues are full (or the pipeline is stopping).
+  bool push(EventPtr e);
+  // Blocks until every event queued so far has been processed.
+  void drain();
+  // Processes what is queued, then stops the shard threads. Idempotent.
+  void stop();
+
+  std::size_t queue_length() const;
+  std::size_t backlog_count() const;
+  std::size_t active_directive_count() const;
+  std::size_t directive_count() const { return directive_count_; }
+  uint64_t processed() const { return processed_.load(); }
+
+ private:
+  struct Shard {
+    std::unique_ptr<Engine> engine;
+    std::deque<EventPtr> queue;
+    uint64_t done = 0;  // events processed (guarded by mu_)
+    std::condition_variable cv;
+    std::thread thread;
+    std::atomic<std::size_t> backlogs{0};
+    std::atomic<std::size_t> active_directives{0};
+  };
+  void run(Shard& shard);
+
+  mutable std::mutex mu_;
+  std::condition_variable progress_cv_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::size_t capacity_;
+  std::size_t directive_count_ = 0;
+  uint64_t pushed_ = 0;
+  bool stopping_ = false;
+  std::atomic<uint64_t> processed_{0};
+  const Clock& clock_;
+};
+
+}  // namespace dsiem::correlate

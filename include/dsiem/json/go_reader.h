@@ -1,0 +1,80 @@
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// Decoding with Go encoding/json semantics on top of simdjson's DOM, shared by the event decoder
+// and every config loader:
+//  * object keys match field names exactly, else case-insensitively (Go's fold rules);
+//  * unknown keys are ignored, a repeated key's last value wins;
+//  * JSON null leaves a scalar untouched and clears a slice;
+//  * any type mismatch fails the whole decode (a string for an int, 1.5 or 1e3 for an int, a
+//    number for a string, an int out of range, ...);
+//  * trailing non-whitespace after the document is an error.
+namespace dsiem::json {
+
+// A decode failure. what() is a Go-style message, e.g.
+// "json: cannot unmarshal string into Go struct field NormalizedEvent.plugin_id of type int".
+class DecodeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses one whole JSON document held in `text`. The returned element lives as long as `parser`
+// is not reused. Throws DecodeError (empty input, syntax error, trailing garbage).
+simdjson::dom::element parse(simdjson::dom::parser& parser, std::string_view text);
+
+// Index of the field name that the JSON object key `key` selects under Go's rules (an exact
+// match wins, otherwise the first case-insensitive match), or -1.
+int match_field(std::string_view key, std::span<const std::string_view> names);
+
+// Calls fn(field_index, value) for every key of `object` that selects one of `names`, in
+// document order (so the last duplicate wins when fn assigns). `object` being JSON null does
+// nothing. Anything other than an object or null throws DecodeError naming `go_type`
+// ("json: cannot unmarshal array into Go value of type <go_type>").
+template <typename Fn>
+void for_each_field(simdjson::dom::element object, std::span<const std::string_view> names,
+                    std::string_view go_type, Fn&& fn);
+
+// Typed readers. `field` names the destination in error messages, as Go does: "Type.field".
+// Null leaves scalars unchanged and clears vectors.
+void read_string(simdjson::dom::element v, std::string& out, std::string_view field);
+void read_int(simdjson::dom::element v, int64_t& out, std::string_view field);
+void read_uint(simdjson::dom::element v, uint64_t& out, std::string_view field);
+// As above, naming the Go destination type in messages ("int64", "uint", ...); the plain
+// overloads say "int" and "uint64". The accepted range is int64 / uint64 either way.
+void read_int(simdjson::dom::element v, int64_t& out, std::string_view field,
+              std::string_view go_type);
+void read_uint(simdjson::dom::element v, uint64_t& out, std::string_view field,
+               std::string_view go_type);
+void read_bool(simdjson::dom::element v, bool& out, std::string_view field);
+void read_string_array(simdjson::dom::element v, std::vector<std::string>& out,
+                       std::string_view field);
+void read_int_array(simdjson::dom::element v, std::vector<int64_t>& out, std::string_view field);
+
+// Name of the JSON kind of `v` as Go reports it: "string", "number", "bool", "array", "object".
+std::string_view kind_name(simdjson::dom::element v);
+
+// ---- implementation of the template ----
+[[noreturn]] void throw_not_object(simdjson::dom::element v, std::string_view go_type);
+
+template <typename Fn>
+void for_each_field(simdjson::dom::element object, std::span<const std::string_view> names,
+                    std::string_view go_type, Fn&& fn) {
+  if (object.is_null()) return;
+  simdjson::dom::object obj;
+  if (object.get(obj) != simdjson::SUCCESS) throw_not_object(object, go_type);
+  for (auto field : obj) {
+    const int idx = match_field(field.key, names);
+    if (idx >= 0) fn(idx, field.value);
+  }
+}
+
+}  // namespace dsiem::json

@@ -1,0 +1,393 @@
+#include "dsiem/cli/go_values.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dsiem::cli {
+namespace {
+
+constexpr char32_t kRuneError = 0xFFFD;
+constexpr char kHex[] = "0123456789abcdef";
+
+// utf8.DecodeRuneInString: the rune at the start of `s` and its length; an invalid or truncated
+// sequence gives (kRuneError, 1), exactly like Go, so that escaping matches byte for byte.
+std::pair<char32_t, size_t> decode_rune(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  if (s.empty()) return {kRuneError, 0};
+  const unsigned char b0 = b(0);
+  if (b0 < 0x80) return {b0, 1};
+  size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return {kRuneError, 1};
+  }
+  if (s.size() < len || b(1) < lo || b(1) > hi) return {kRuneError, 1};
+  for (size_t i = 2; i < len; ++i) {
+    if (b(i) < 0x80 || b(i) > 0xBF) return {kRuneError, 1};
+  }
+  char32_t r = b0 & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+  for (size_t i = 1; i < len; ++i) r = (r << 6) | (b(i) & 0x3F);
+  return {r, len};
+}
+
+size_t rune_count(std::string_view s) {
+  size_t n = 0;
+  while (!s.empty()) {
+    s.remove_prefix(decode_rune(s).second);
+    ++n;
+  }
+  return n;
+}
+
+// unicode.IsSpace.
+bool is_go_space(char32_t r) {
+  switch (r) {
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+      return true;
+    default:
+      return r >= 0x2000 && r <= 0x200A;
+  }
+}
+
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// strconv's underscoreOK: `_` may only sit between digits, or between a base prefix and a digit.
+bool underscore_ok(std::string_view s) {
+  char saw = '^';
+  size_t i = 0;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  bool hex = false;
+  if (s.size() >= 2 && s[0] == '0' &&
+      (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
+    i = 2;
+    saw = '0';
+    hex = lower(s[1]) == 'x';
+  }
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if ((c >= '0' && c <= '9') || (hex && lower(c) >= 'a' && lower(c) <= 'f')) {
+      saw = '0';
+      continue;
+    }
+    if (c == '_') {
+      if (saw != '0') return false;
+      saw = '_';
+      continue;
+    }
+    if (saw == '_') return false;
+    saw = '!';
+  }
+  return saw != '_';
+}
+
+enum class IntError { kNone, kSyntax, kRange };
+
+// strconv.ParseUint(s, 0, 64).
+IntError parse_go_uint(std::string_view s, uint64_t& out) {
+  if (s.empty()) return IntError::kSyntax;
+  const std::string_view s0 = s;
+  uint64_t base = 10;
+  if (s[0] == '0') {
+    if (s.size() >= 3 && lower(s[1]) == 'b') {
+      base = 2;
+      s.remove_prefix(2);
+    } else if (s.size() >= 3 && lower(s[1]) == 'o') {
+      base = 8;
+      s.remove_prefix(2);
+    } else if (s.size() >= 3 && lower(s[1]) == 'x') {
+      base = 16;
+      s.remove_prefix(2);
+    } else {
+      base = 8;
+      s.remove_prefix(1);
+    }
+  }
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  const uint64_t cutoff = kMax / base + 1;
+  bool underscores = false;
+  uint64_t n = 0;
+  for (const char c : s) {
+    uint64_t d = 0;
+    if (c == '_') {
+      underscores = true;
+      continue;
+    } else if (c >= '0' && c <= '9') {
+      d = static_cast<uint64_t>(c - '0');
+    } else if (lower(c) >= 'a' && lower(c) <= 'z') {
+      d = static_cast<uint64_t>(lower(c) - 'a' + 10);
+    } else {
+      return IntError::kSyntax;
+    }
+    if (d >= base) return IntError::kSyntax;
+    if (n >= cutoff) return IntError::kRange;
+    n *= base;
+    const uint64_t n1 = n + d;
+    if (n1 < n) return IntError::kRange;
+    n = n1;
+  }
+  if (underscores && !underscore_ok(s0)) return IntError::kSyntax;
+  out = n;
+  return IntError::kNone;
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_go_int(std::string_view s, std::string* error) {
+  const auto fail = [&](const char* what) -> std::optional<int64_t> {
+    if (error) *error = "strconv.ParseInt: parsing " + go_quote(s) + ": " + what;
+    return std::nullopt;
+  };
+  if (s.empty()) return fail("invalid syntax");
+  std::string_view digits = s;
+  bool neg = false;
+  if (digits[0] == '+' || digits[0] == '-') {
+    neg = digits[0] == '-';
+    digits.remove_prefix(1);
+  }
+  uint64_t un = 0;
+  const IntError e = parse_go_uint(digits, un);
+  if (e == IntError::kSyntax) return fail("invalid syntax");
+  constexpr uint64_t kCutoff = uint64_t{1} << 63;
+  if (e == IntError::kRange || (!neg && un >= kCutoff) || (neg && un > kCutoff)) {
+    return fail("value out of range");
+  }
+  if (neg) return un == kCutoff ? std::numeric_limits<int64_t>::min() : -static_cast<int64_t>(un);
+  return static_cast<int64_t>(un);
+}
+
+std::optional<bool> parse_go_bool(std::string_view s, std::string* error) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") {
+    return false;
+  }
+  if (error) *error = "strconv.ParseBool: parsing " + go_quote(s) + ": invalid syntax";
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> parse_csv_record(std::string_view s, std::string* error) {
+  std::vector<std::string> fields;
+  // pflag's readAsCSV returns an empty list for "" without asking the CSV reader.
+  if (s.empty()) return fields;
+
+  size_t pos = 0;
+  int num_line = 0;
+  // Reader.readLine: one line including its '\n', "\r\n" normalised to "\n", and a lone '\r'
+  // before EOF dropped. Returns false at EOF.
+  const auto read_line = [&](std::string& line) {
+    ++num_line;
+    if (pos >= s.size()) {
+      line.clear();
+      return false;
+    }
+    const size_t nl = s.find('\n', pos);
+    if (nl == std::string_view::npos) {
+      line = std::string(s.substr(pos));
+      pos = s.size();
+      if (line.back() == '\r') line.pop_back();
+    } else {
+      line = std::string(s.substr(pos, nl + 1 - pos));
+      pos = nl + 1;
+      if (line.size() >= 2 && line[line.size() - 2] == '\r') line.erase(line.size() - 2, 1);
+    }
+    return true;
+  };
+  const auto length_nl = [](std::string_view l) -> size_t {
+    return !l.empty() && l.back() == '\n' ? 1 : 0;
+  };
+  const auto fail = [&](int line_no, size_t col, const char* what) {
+    if (error) {
+      *error = "parse error on line " + std::to_string(line_no) + ", column " +
+               std::to_string(col) + ": " + what;
+    }
+    return std::nullopt;
+  };
+  constexpr const char* kBareQuote = "bare \" in non-quoted-field";
+  constexpr const char* kQuote = "extraneous or missing \" in quoted-field";
+
+  // Skip empty lines; an input made only of them is io.EOF for the reader.
+  std::string line;
+  for (;;) {
+    if (!read_line(line)) {
+      if (error) *error = "EOF";
+      return std::nullopt;
+    }
+    if (line.size() != length_nl(line)) break;
+  }
+
+  size_t i = 0;
+  for (;;) {
+    if (i >= line.size() || line[i] != '"') {
+      const size_t comma = line.find(',', i);
+      const size_t end = comma != std::string::npos ? comma : line.size() - length_nl(line);
+      const size_t quote = line.find('"', i);
+      if (quote != std::string::npos && quote < end) {
+        return fail(num_line, rune_count(std::string_view(line).substr(0, quote)), kBareQuote);
+      }
+      fields.push_back(line.substr(i, end - i));
+      if (comma == std::string::npos) return fields;
+      i = comma + 1;
+      continue;
+    }
+    // Quoted field: may span lines; `""` is a literal quote.
+    std::string field;
+    ++i;
+    for (;;) {
+      const size_t quote = line.find('"', i);
+      if (quote != std::string::npos) {
+        field.append(line, i, quote - i);
+        i = quote + 1;
+        if (i < line.size() && line[i] == '"') {
+          field.push_back('"');
+          ++i;
+        } else if (i < line.size() && line[i] == ',') {
+          ++i;
+          fields.push_back(std::move(field));
+          break;
+        } else if (line.size() - i == length_nl(std::string_view(line).substr(i))) {
+          fields.push_back(std::move(field));
+          return fields;
+        } else {
+          return fail(num_line, rune_count(std::string_view(line).substr(0, quote)), kQuote);
+        }
+      } else if (i < line.size()) {
+        field.append(line, i);
+        read_line(line);
+        i = 0;
+      } else {
+        return fail(num_line, rune_count(line), kQuote);
+      }
+    }
+  }
+}
+
+std::vector<std::string> split_fields(std::string_view s) {
+  std::vector<std::string> out;
+  std::string current;
+  bool in_field = false;
+  while (!s.empty()) {
+    const auto [r, size] = decode_rune(s);
+    const bool space = !(r == kRuneError && size == 1) && is_go_space(r);
+    if (space) {
+      if (in_field) out.push_back(std::move(current));
+      current.clear();
+      in_field = false;
+    } else {
+      current.append(s.substr(0, size));
+      in_field = true;
+    }
+    s.remove_prefix(size);
+  }
+  if (in_field) out.push_back(std::move(current));
+  return out;
+}
+
+std::string go_quote(std::string_view s) {
+  std::string out = "\"";
+  while (!s.empty()) {
+    const auto [r, size] = decode_rune(s);
+    const unsigned char b = static_cast<unsigned char>(s[0]);
+    if (r == kRuneError && size == 1) {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xF];
+    } else if (r == '"' || r == '\\') {
+      out += '\\';
+      out += static_cast<char>(r);
+    } else if (r == '\n') {
+      out += "\\n";
+    } else if (r == '\r') {
+      out += "\\r";
+    } else if (r == '\t') {
+      out += "\\t";
+    } else if (r < 0x20 || r == 0x7F) {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xF];
+    } else {
+      out.append(s.substr(0, size));
+    }
+    s.remove_prefix(size);
+  }
+  out += '"';
+  return out;
+}
+
+void append_go_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  while (!s.empty()) {
+    const unsigned char b = static_cast<unsigned char>(s[0]);
+    if (b < 0x80) {
+      switch (b) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        default:
+          if (b < 0x20 || b == '<' || b == '>' || b == '&') {
+            out += "\\u00";
+            out += kHex[b >> 4];
+            out += kHex[b & 0xF];
+          } else {
+            out += static_cast<char>(b);
+          }
+      }
+      s.remove_prefix(1);
+      continue;
+    }
+    const auto [r, size] = decode_rune(s);
+    if (r == kRuneError && size == 1) {
+      out += "\\ufffd";
+    } else if (r == 0x2028 || r == 0x2029) {
+      out += "\\u202";
+      out += kHex[r & 0xF];
+    } else {
+      out.append(s.substr(0, size));
+    }
+    s.remove_prefix(size);
+  }
+  out += '"';
+}
+
+}  // namespace dsiem::cli

@@ -1,0 +1,99 @@
+#include "dsiem/common/ip.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace dsiem {
+
+namespace {
+
+constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+}  // namespace
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) {
+  // inet_pton needs a NUL-terminated string; addresses are short.
+  if (text.empty() || text.size() > 63) return std::nullopt;
+  char buf[64];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  IpAddress ip;
+  if (text.find(':') == std::string_view::npos) {
+    if (inet_pton(AF_INET, buf, ip.bytes.data()) != 1) return std::nullopt;
+    ip.v4 = true;
+    return ip;
+  }
+  if (inet_pton(AF_INET6, buf, ip.bytes.data()) != 1) return std::nullopt;
+  if (std::memcmp(ip.bytes.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size()) == 0) {
+    std::memmove(ip.bytes.data(), ip.bytes.data() + 12, 4);
+    std::memset(ip.bytes.data() + 4, 0, 12);
+    ip.v4 = true;
+    return ip;
+  }
+  ip.v4 = false;
+  return ip;
+}
+
+std::optional<Cidr> Cidr::parse(std::string_view text, IpAddress* address) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const std::string_view addr_text = text.substr(0, slash);
+  const std::string_view len_text = text.substr(slash + 1);
+  if (len_text.empty() || len_text.size() > 3) return std::nullopt;
+  int prefix = 0;
+  const auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), prefix);
+  if (ec != std::errc() || ptr != len_text.data() + len_text.size()) return std::nullopt;
+  auto ip = IpAddress::parse(addr_text);
+  if (!ip) return std::nullopt;
+  // The prefix limit follows the textual family: "::ffff:1.2.3.4/104" is IPv6 syntax.
+  const bool v6_syntax = addr_text.find(':') != std::string_view::npos;
+  const int max_prefix = v6_syntax ? 128 : 32;
+  if (prefix < 0 || prefix > max_prefix) return std::nullopt;
+  if (v6_syntax && ip->v4) {
+    if (prefix < 96) {
+      // A mapped address with a short IPv6 prefix covers non-IPv4 space: keep it IPv6.
+      IpAddress v6;
+      v6.v4 = false;
+      std::memcpy(v6.bytes.data(), kV4MappedPrefix.data(), 12);
+      std::memcpy(v6.bytes.data() + 12, ip->bytes.data(), 4);
+      ip = v6;
+    } else {
+      prefix -= 96;
+    }
+  }
+  if (address) *address = *ip;
+  Cidr c;
+  c.network = *ip;
+  c.prefix = prefix;
+  const int bytes = ip->v4 ? 4 : 16;
+  for (int i = 0; i < bytes; ++i) {
+    const int bits = prefix - i * 8;
+    if (bits >= 8) continue;
+    c.network.bytes[i] &= bits <= 0 ? 0 : static_cast<uint8_t>(0xff << (8 - bits));
+  }
+  return c;
+}
+
+bool Cidr::contains(const IpAddress& ip) const {
+  if (ip.v4 != network.v4) return false;
+  int bits = prefix;
+  for (int i = 0; bits > 0; ++i, bits -= 8) {
+    const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    if ((ip.bytes[i] & mask) != network.bytes[i]) return false;
+  }
+  return true;
+}
+
+std::string to_string(const IpAddress& ip) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(ip.v4 ? AF_INET : AF_INET6, ip.bytes.data(), buf, sizeof(buf));
+  return buf;
+}
+
+std::string Cidr::to_string() const {
+  return dsiem::to_string(network) + "/" + std::to_string(prefix);
+}
+
+}  // namespace dsiem

@@ -1,0 +1,161 @@
+#include "dsiem/config/assets.h"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <sstream>
+
+#include "dsiem/common/log.h"
+#include "dsiem/config/directive.h"
+#include "dsiem/json/go_reader.h"
+
+namespace dsiem::config {
+
+namespace {
+
+constexpr std::array<std::string_view, 1> kFileKeys = {"assets"};
+constexpr std::array<std::string_view, 4> kAssetKeys = {"name", "cidr", "value", "whitelisted"};
+
+void upsert(std::vector<Asset>& set, Asset asset) {
+  for (Asset& existing : set) {
+    if (existing.cidr == asset.cidr) {
+      existing = std::move(asset);
+      return;
+    }
+  }
+  set.push_back(std::move(asset));
+}
+
+}  // namespace
+
+void Assets::add(Asset asset) {
+  upsert(asset.whitelisted ? whitelist_ : assets_, std::move(asset));
+}
+
+void Assets::add_from_json(std::string_view json_text, std::string_view source) {
+  struct Raw {
+    std::string name, cidr;
+    int64_t value = 0;
+    bool whitelisted = false;
+  };
+  std::vector<Raw> raws;
+  simdjson::dom::parser parser;
+  try {
+    auto root = json::parse(parser, json_text);
+    json::for_each_field(root, kFileKeys, "asset.NetworkAssets", [&](int, auto v) {
+      raws.clear();
+      if (v.is_null()) return;
+      simdjson::dom::array arr;
+      if (v.get(arr) != simdjson::SUCCESS) {
+        throw json::DecodeError(std::string("json: cannot unmarshal ") +
+                                std::string(json::kind_name(v)) +
+                                " into Go struct field NetworkAssets.assets of type []asset.NetworkAsset");
+      }
+      for (auto item : arr) {
+        Raw r;
+        json::for_each_field(item, kAssetKeys, "asset.NetworkAsset", [&r](int idx, auto f) {
+          switch (idx) {
+            case 0: json::read_string(f, r.name, "NetworkAsset.name"); break;
+            case 1: json::read_string(f, r.cidr, "NetworkAsset.cidr"); break;
+            case 2: json::read_int(f, r.value, "NetworkAsset.value"); break;
+            case 3: json::read_bool(f, r.whitelisted, "NetworkAsset.whitelisted"); break;
+          }
+        });
+        raws.push_back(std::move(r));
+      }
+    });
+  } catch (const json::DecodeError& e) {
+    throw ConfigError(std::string(source.empty() ? "" : "") + e.what());
+  }
+  for (Raw& r : raws) {
+    auto cidr = Cidr::parse(r.cidr);
+    if (!cidr) throw ConfigError("invalid CIDR address: " + r.cidr);
+    if (r.value == 0 || r.name.empty()) {
+      throw ConfigError("value cannot be 0 and name cannot be empty for " + r.cidr);
+    }
+    add(Asset{std::move(r.name), *cidr, r.value, r.whitelisted});
+  }
+}
+
+Assets Assets::load(const std::filesystem::path& configs_dir) {
+  std::string dir = configs_dir.string();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const std::string prefix = "Cannot initialize assets from " + dir + ": ";
+  const auto files = glob_files(configs_dir, "assets_*.json");
+  if (files.empty()) {
+    throw ConfigError(prefix + "Cannot find asset files in " + dir + "/assets_*.json");
+  }
+  Assets assets;
+  for (const auto& path : files) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(prefix + "cannot read " + path.string());
+    std::stringstream buf;
+    buf << in.rdbuf();
+    try {
+      assets.add_from_json(buf.str(), path.string());
+    } catch (const ConfigError& e) {
+      throw ConfigError(prefix + e.what());
+    }
+  }
+  log::info("Loaded " + std::to_string(assets.assets_.size()) +
+            " host and/or network assets.");
+  log::info("Loaded " + std::to_string(assets.whitelist_.size()) +
+            " whitelisted host and/or network assets.");
+  return assets;
+}
+
+bool Assets::in_home_net(const IpAddress& ip) const {
+  return std::any_of(assets_.begin(), assets_.end(),
+                     [&ip](const Asset& a) { return a.cidr.contains(ip); });
+}
+
+bool Assets::in_home_net(std::string_view ip) const {
+  auto parsed = IpAddress::parse(ip);
+  return parsed && in_home_net(*parsed);
+}
+
+bool Assets::is_whitelisted(std::string_view ip) const {
+  if (whitelist_.empty()) return false;
+  auto parsed = IpAddress::parse(ip);
+  if (!parsed) return false;
+  return std::any_of(whitelist_.begin(), whitelist_.end(),
+                     [&](const Asset& a) { return a.cidr.contains(*parsed); });
+}
+
+int64_t Assets::value(std::string_view ip) const {
+  auto parsed = IpAddress::parse(ip);
+  if (!parsed) return 0;
+  int64_t best = 0;
+  bool found = false;
+  for (const Asset& a : assets_) {
+    if (!a.cidr.contains(*parsed)) continue;
+    best = found ? std::max(best, a.value) : a.value;
+    found = true;
+  }
+  return best;
+}
+
+std::string_view Assets::name(std::string_view ip) const {
+  auto parsed = IpAddress::parse(ip);
+  if (!parsed) return {};
+  for (const Asset& a : assets_) {
+    if (a.cidr.is_host() && a.cidr.contains(*parsed)) return a.name;
+  }
+  return {};
+}
+
+std::vector<std::string> Assets::networks(std::string_view ip) const {
+  std::vector<std::string> out;
+  auto parsed = IpAddress::parse(ip);
+  if (!parsed) return out;
+  std::vector<const Asset*> hits;
+  for (const Asset& a : assets_) {
+    if (!a.cidr.is_host() && a.cidr.contains(*parsed)) hits.push_back(&a);
+  }
+  std::stable_sort(hits.begin(), hits.end(),
+                   [](const Asset* x, const Asset* y) { return x->cidr.prefix < y->cidr.prefix; });
+  for (const Asset* a : hits) out.push_back(a->cidr.to_string());
+  return out;
+}
+
+}  // namespace dsiem::config

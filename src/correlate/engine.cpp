@@ -1,0 +1,453 @@
+#include "dsiem/correlate/engine.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "dsiem/common/log.h"
+
+namespace dsiem::correlate {
+
+namespace {
+
+constexpr int64_t kNsPerSecond = 1'000'000'000;
+// The reference checks every backlog for expiry every 10 s from its creation.
+constexpr int64_t kExpiryCheckInterval = 10 * kNsPerSecond;
+// A deleted backlog's event IDs keep blocking backlog creation for as long as the reference
+// keeps the backlog in its map (3 s + 3 s).
+constexpr int64_t kDeletionGrace = 6 * kNsPerSecond;
+// An event may be up to this many seconds (exclusive) older than the one that completed the
+// previous stage (gaps D5).
+constexpr int64_t kOutOfOrderTolerance = 5;
+
+bool is_special_address(std::string_view v) {
+  return v == "ANY" || v == "HOME_NET" || v == "!HOME_NET";
+}
+
+// directives.md §7.1: a value containing ':' whose colon-trimmed rest is a base-10 integer.
+std::optional<int64_t> reference_number(std::string_view v) {
+  if (v.find(':') == std::string_view::npos) return std::nullopt;
+  while (!v.empty() && v.front() == ':') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ':') v.remove_suffix(1);
+  if (!v.empty() && v.front() == '+') v.remove_prefix(1);
+  if (v.empty()) return std::nullopt;
+  int64_t n = 0;
+  const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
+  return n;
+}
+
+void add_unique(std::vector<std::string>& list, const std::string& v) {
+  if (std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
+}
+
+// 0.0.0.0 stays only while it is the only entry (correlation.md §6.1 step 4).
+void drop_unspecified(std::vector<std::string>& list) {
+  if (list.size() < 2) return;
+  list.erase(std::remove(list.begin(), list.end(), "0.0.0.0"), list.end());
+}
+
+std::string replace_all(std::string s, std::string_view from, std::string_view to) {
+  std::size_t pos = 0;
+  while ((pos = s.find(from, pos)) != std::string::npos) {
+    s.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return s;
+}
+
+}  // namespace
+
+struct Engine::Backlog {
+  struct Stage {
+    std::string from, to, port_from, port_to;
+    std::array<std::string, 3> custom_data;
+    Conditions cond;
+    int64_t count = 0;
+    int64_t start_time = 0;
+    int64_t end_time = 0;
+    int64_t rcvd_time = 0;
+    std::string_view status;
+    StickySet sticky;
+  };
+
+  uint64_t seq = 0;
+  std::string id;
+  DirectiveState* owner = nullptr;
+  std::string title;
+  std::vector<Stage> stages;
+  std::size_t current = 0;
+  int64_t risk = 0;
+  std::vector<std::string> src_ips;
+  std::vector<std::string> dst_ips;
+  std::vector<std::pair<std::string, std::string>> custom_data;
+  int64_t status_time = 0;
+  std::vector<std::string> event_ids;  // every appended event, for the duplicate guard
+  bool alarm_created = false;
+  int64_t created_time = 0;
+  std::vector<std::string> networks;  // sorted
+  std::vector<alarm::LookupResult> intel_hits;
+  std::vector<alarm::LookupResult> vulnerabilities;
+  bool deleting = false;
+};
+
+struct Engine::DirectiveState {
+  config::Directive directive;
+  std::vector<Conditions> conditions;  // per rule, as written (no references resolved)
+  std::vector<std::unique_ptr<Backlog>> backlogs;  // live ones, in creation order
+  struct Guard {
+    uint32_t count = 0;
+    std::string backlog_id;
+  };
+  std::unordered_map<std::string, Guard> guard;  // event_id -> backlogs holding it
+};
+
+Engine::Engine(std::vector<config::Directive> directives,
+               std::shared_ptr<const config::Assets> assets, const Clock& clock,
+               alarm::RecordSink& sink, EngineOptions options, OverloadSignal overload)
+    : assets_(std::move(assets)),
+      clock_(clock),
+      sink_(sink),
+      options_(std::move(options)),
+      overload_(std::move(overload)),
+      ids_(clock, options_.shard) {
+  std::vector<const config::Directive*> views;
+  for (config::Directive& d : directives) {
+    auto state = std::make_unique<DirectiveState>();
+    state->directive = std::move(d);
+    for (const config::Rule& r : state->directive.rules) {
+      state->conditions.push_back(Conditions::compile(r));
+    }
+    views.push_back(&state->directive);
+    directives_.push_back(std::move(state));
+  }
+  index_.build(views);
+}
+
+Engine::~Engine() = default;
+
+void Engine::process(const event::Event& e) {
+  static thread_local std::vector<uint32_t> positions;
+  index_.lookup(e, positions);
+  if (positions.empty()) return;
+  const MatchInput in = prepare_input(e, *assets_);
+  for (uint32_t pos : positions) process_directive(*directives_[pos], in);
+}
+
+void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
+  const event::Event& e = *in.event;
+  bool found = false;
+  if (!d.backlogs.empty()) {
+    // offer() may delete a backlog (last stage reached): iterate over a stable snapshot.
+    std::vector<Backlog*> snapshot;
+    snapshot.reserve(d.backlogs.size());
+    for (auto& b : d.backlogs) snapshot.push_back(b.get());
+    for (Backlog* b : snapshot) {
+      if (!b->deleting && offer(*b, in)) found = true;
+    }
+  }
+  if (found) return;
+  if (!match(d.directive.rules[0], d.conditions[0], in, nullptr)) return;
+  if (auto it = d.guard.find(e.event_id); it != d.guard.end()) {
+    log::info("skipping backlog creation for event " + e.event_id +
+                  ", it's already used in backlog " + it->second.backlog_id,
+              {.directive = d.directive.id, .conn_id = e.conn_id});
+    return;
+  }
+  create_backlog(d, in);
+}
+
+bool Engine::offer(Backlog& b, const MatchInput& in) {
+  const event::Event& e = *in.event;
+  const config::Directive& dir = b.owner->directive;
+  const std::size_t idx = b.current;
+  Backlog::Stage& stage = b.stages[idx];
+  const config::Rule& rule = dir.rules[idx];
+  const std::size_t sticky_before = stage.sticky.size();
+  if (!match(rule, stage.cond, in, &stage.sticky)) {
+    if (dir.all_rules_always_active && idx > 0) {
+      for (std::size_t i = 0; i < idx; ++i) {
+        Backlog::Stage& earlier = b.stages[i];
+        if (match(dir.rules[i], earlier.cond, in, &earlier.sticky)) {
+          append(b, i, e);
+          upsert_alarm(b, false);
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  const log::Fields fields{.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id};
+  if (!rule.sticky_different.empty() && stage.sticky.size() == sticky_before) {
+    log::debug("backlog can't find new unique value in stickydiff field " + rule.sticky_different,
+               fields);
+    return true;
+  }
+  const auto ts = event::parse_rfc3339_seconds(e.timestamp);
+  if (!ts) {
+    log::warn("cannot parse event timestamp, discarding it", fields);
+    return true;
+  }
+  if (idx > 0 && !(b.stages[idx - 1].end_time < *ts + kOutOfOrderTolerance)) {
+    log::warn("event timestamp out of order, discarding it", fields);
+    return true;
+  }
+  if (options_.max_delay_seconds != 0 &&
+      clock_.now_seconds() - e.rcvd_time / kNsPerSecond > options_.max_delay_seconds) {
+    log::warn("backlog is under pressure", fields);
+    if (overload_) overload_();
+  }
+  process_matched(b, idx, e, *ts);
+  return true;
+}
+
+void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
+  const event::Event& e = *in.event;
+  const config::Directive& dir = d.directive;
+  const auto ts = event::parse_rfc3339_seconds(e.timestamp);
+  if (!ts) {
+    log::warn("Fail to create new backlog", {.directive = dir.id, .conn_id = e.conn_id});
+    return;
+  }
+  auto owned = std::make_unique<Backlog>();
+  Backlog& b = *owned;
+  b.seq = next_seq_++;
+  b.id = ids_.next();
+  b.owner = &d;
+
+  const std::string_view src_name = assets_->name(e.src_ip);
+  const std::string_view dst_name = assets_->name(e.dst_ip);
+  b.title = replace_all(dir.name, "SRC_IP", src_name.empty() ? e.src_ip : src_name);
+  b.title = replace_all(std::move(b.title), "DST_IP", dst_name.empty() ? e.dst_ip : dst_name);
+
+  b.stages.resize(dir.rules.size());
+  for (std::size_t i = 0; i < dir.rules.size(); ++i) {
+    const config::Rule& r = dir.rules[i];
+    Backlog::Stage& s = b.stages[i];
+    s.from = r.from;
+    s.to = r.to;
+    s.port_from = r.port_from;
+    s.port_to = r.port_to;
+    s.custom_data = {r.custom_data1, r.custom_data2, r.custom_data3};
+  }
+  if (dir.all_rules_always_active) {
+    Backlog::Stage& first = b.stages[0];
+    if (is_special_address(first.from)) first.from = e.src_ip;
+    if (is_special_address(first.to)) first.to = e.dst_ip;
+  }
+  // References resolve in index order, so ":1" in rule 3 sees rule 1's already-resolved value,
+  // and every substituted value comes from the creating event (directives.md §7.2).
+  const auto n = static_cast<int64_t>(b.stages.size());
+  for (std::size_t i = 1; i < b.stages.size(); ++i) {
+    Backlog::Stage& s = b.stages[i];
+    auto target = [&](const std::string& v) -> const Backlog::Stage* {
+      const auto ref = reference_number(v);
+      if (!ref || *ref < 1 || *ref > n) return nullptr;  // out of range: literal text
+      return &b.stages[static_cast<std::size_t>(*ref - 1)];
+    };
+    if (const auto* r = target(s.from)) s.from = is_special_address(r->from) ? e.src_ip : r->from;
+    if (const auto* r = target(s.to)) s.to = is_special_address(r->to) ? e.dst_ip : r->to;
+    if (const auto* r = target(s.port_from)) {
+      s.port_from = r->port_from != "ANY" ? r->port_from : std::to_string(e.src_port);
+    }
+    if (const auto* r = target(s.port_to)) {
+      s.port_to = r->port_to != "ANY" ? r->port_to : std::to_string(e.dst_port);
+    }
+    for (int k = 0; k < 3; ++k) {
+      if (const auto* r = target(s.custom_data[k])) {
+        s.custom_data[k] = r->custom_data[k] != "ANY" ? r->custom_data[k] : e.custom_data(k + 1);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < b.stages.size(); ++i) {
+    Backlog::Stage& s = b.stages[i];
+    s.cond = Conditions::compile(dir.rules[i], s.from, s.to, s.port_from, s.port_to,
+                                 {s.custom_data[0], s.custom_data[1], s.custom_data[2]});
+  }
+  b.stages[0].start_time = *ts;
+  b.stages[0].rcvd_time = e.rcvd_time;
+
+  log::info("Creating new backlog", {.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id});
+  if (d.backlogs.empty()) ++active_directives_;
+  d.backlogs.push_back(std::move(owned));
+  by_seq_[b.seq] = &b;
+  ++live_backlogs_;
+  timers_.push({clock_.now_ns() + kExpiryCheckInterval, b.seq});
+  process_matched(b, 0, e, *ts);
+}
+
+void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
+  b.event_ids.push_back(e.event_id);
+  auto& guard = b.owner->guard[e.event_id];
+  ++guard.count;
+  guard.backlog_id = b.id;
+  ++b.stages[stage].count;
+  add_unique(b.src_ips, e.src_ip);
+  add_unique(b.dst_ips, e.dst_ip);
+  for (int k = 1; k <= 3; ++k) {
+    const std::string& label = e.custom_label(k);
+    const std::string& content = e.custom_data(k);
+    if (label.empty() || content.empty()) continue;
+    const auto pair = std::make_pair(label, content);
+    if (std::find(b.custom_data.begin(), b.custom_data.end(), pair) == b.custom_data.end()) {
+      b.custom_data.push_back(pair);
+    }
+  }
+  drop_unspecified(b.src_ips);
+  drop_unspecified(b.dst_ips);
+  b.status_time = clock_.now_seconds();
+  std::string line;
+  alarm::append_link_json(line, b.id, static_cast<int64_t>(stage) + 1, e.event_id);
+  sink_.write_link(std::move(line));
+}
+
+void Engine::process_matched(Backlog& b, std::size_t idx, const event::Event& e, int64_t ts) {
+  append(b, idx, e);
+  const config::Directive& dir = b.owner->directive;
+  Backlog::Stage& s = b.stages[idx];
+  if (s.count < dir.rules[idx].occurrence) return;
+  s.status = "finished";
+  s.end_time = ts;
+  update_risk(b, idx);
+  const log::Fields fields{.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id};
+  if (idx + 1 == b.stages.size()) {
+    upsert_alarm(b, true);
+    log::info("reached max stage and occurrence, deleting.", fields);
+    remove_backlog(b, "");
+    return;
+  }
+  b.current = idx + 1;
+  b.stages[b.current].start_time = ts;
+  b.status_time = clock_.now_seconds();
+  upsert_alarm(b, true);
+  log::info("stage increased", fields);
+}
+
+void Engine::update_risk(Backlog& b, std::size_t stage) {
+  int64_t value = 0;
+  for (const auto* list : {&b.src_ips, &b.dst_ips}) {
+    for (const std::string& ip : *list) value = std::max(value, assets_->value(ip));
+  }
+  const config::Directive& dir = b.owner->directive;
+  b.risk = dir.priority * dir.rules[stage].reliability * value / 25;
+}
+
+void Engine::upsert_alarm(Backlog& b, bool /*lookups*/) {
+  if (!b.alarm_created) {
+    b.alarm_created = true;
+    b.created_time = b.status_time;
+  }
+  for (const auto* list : {&b.src_ips, &b.dst_ips}) {
+    for (const std::string& ip : *list) {
+      for (std::string& net : assets_->networks(ip)) {
+        auto pos = std::lower_bound(b.networks.begin(), b.networks.end(), net);
+        if (pos == b.networks.end() || *pos != net) b.networks.insert(pos, std::move(net));
+      }
+    }
+  }
+  if (b.risk < 1) return;
+  const config::Directive& dir = b.owner->directive;
+  alarm::AlarmView v;
+  v.alarm_id = b.id;
+  v.title = b.title;
+  v.status = options_.alarm.status;
+  v.kingdom = dir.kingdom;
+  v.category = dir.category;
+  v.created_time = b.created_time;
+  v.update_time = b.status_time;
+  v.risk = b.risk;
+  v.risk_class = options_.alarm.risk_class(b.risk);
+  v.tag = options_.alarm.tag;
+  v.src_ips = &b.src_ips;
+  v.dst_ips = &b.dst_ips;
+  v.intel_hits = &b.intel_hits;
+  v.vulnerabilities = &b.vulnerabilities;
+  v.custom_data = &b.custom_data;
+  v.networks = &b.networks;
+  v.rules.reserve(b.stages.size());
+  for (std::size_t i = 0; i < b.stages.size(); ++i) {
+    const Backlog::Stage& s = b.stages[i];
+    v.rules.push_back({&dir.rules[i], s.from, s.to, s.port_from, s.port_to, s.custom_data[0],
+                       s.custom_data[1], s.custom_data[2], s.start_time, s.end_time, s.rcvd_time,
+                       s.status});
+  }
+  std::string line;
+  line.reserve(1024);
+  alarm::append_alarm_json(line, v);
+  sink_.write_alarm(std::move(line));
+}
+
+void Engine::remove_backlog(Backlog& b, std::string_view) {
+  if (b.deleting) {
+    log::debug("backlog is already in the process of being deleted",
+               {.directive = b.owner->directive.id, .backlog = b.id});
+    return;
+  }
+  b.deleting = true;
+  log::info("backlog manager removing backlog in < 10s",
+            {.directive = b.owner->directive.id, .backlog = b.id});
+  auto& list = b.owner->backlogs;
+  auto it = std::find_if(list.begin(), list.end(), [&b](const auto& p) { return p.get() == &b; });
+  if (it == list.end()) return;
+  std::unique_ptr<Backlog> owned = std::move(*it);
+  list.erase(it);
+  if (list.empty()) --active_directives_;
+  by_seq_.erase(b.seq);
+  --live_backlogs_;
+  graveyard_.push_back({clock_.now_ns() + kDeletionGrace, std::move(owned)});
+}
+
+void Engine::release_guard(DirectiveState& d, const Backlog& b) {
+  for (const std::string& id : b.event_ids) {
+    auto it = d.guard.find(id);
+    if (it == d.guard.end()) continue;
+    if (--it->second.count == 0) d.guard.erase(it);
+  }
+}
+
+void Engine::sweep_graveyard(int64_t now_ns) {
+  if (graveyard_.empty()) return;
+  auto keep = graveyard_.begin();
+  for (auto it = graveyard_.begin(); it != graveyard_.end(); ++it) {
+    if (it->release_ns <= now_ns) {
+      release_guard(*it->backlog->owner, *it->backlog);
+    } else {
+      if (keep != it) *keep = std::move(*it);
+      ++keep;
+    }
+  }
+  graveyard_.erase(keep, graveyard_.end());
+}
+
+void Engine::tick() {
+  const int64_t now_ns = clock_.now_ns();
+  const int64_t now_s = clock_.now_seconds();
+  sweep_graveyard(now_ns);
+  const int64_t horizon = now_s - options_.min_alarm_lifetime_minutes * 60;
+  while (!timers_.empty() && timers_.top().first <= now_ns) {
+    const auto [due, seq] = timers_.top();
+    timers_.pop();
+    auto it = by_seq_.find(seq);
+    if (it == by_seq_.end()) continue;
+    Backlog& b = *it->second;
+    Backlog::Stage& s = b.stages[b.current];
+    const config::Rule& rule = b.owner->directive.rules[b.current];
+    if (s.start_time + rule.timeout < horizon) {
+      s.status = "timeout";
+      upsert_alarm(b, false);
+      log::info("backlog expired, deleting it", {.directive = b.owner->directive.id, .backlog = b.id});
+      remove_backlog(b, "");
+      continue;
+    }
+    timers_.push({due + kExpiryCheckInterval, seq});
+  }
+}
+
+int64_t Engine::next_tick_ns() const {
+  int64_t next = timers_.empty() ? -1 : timers_.top().first;
+  for (const Buried& g : graveyard_) {
+    if (next < 0 || g.release_ns < next) next = g.release_ns;
+  }
+  return next;
+}
+
+}  // namespace dsiem::correlate

@@ -1,0 +1,243 @@
+#include "dsiem/correlate/matcher.h"
+
+#include <algorithm>
+
+#include "dsiem/common/text.h"
+
+namespace dsiem::correlate {
+
+namespace {
+
+std::optional<IpAddress> address_term(std::string_view ip) {
+  if (ip.find('/') != std::string_view::npos) {
+    IpAddress addr;
+    if (!Cidr::parse(ip, &addr)) return std::nullopt;
+    return addr;
+  }
+  std::string with_prefix(ip);
+  with_prefix += "/32";
+  IpAddress addr;
+  if (!Cidr::parse(with_prefix, &addr)) return std::nullopt;
+  return addr;
+}
+
+template <typename T>
+void record(StickySet* set, T value) {
+  if (!set) return;
+  if constexpr (std::is_same_v<T, int64_t>) {
+    set->ints.insert(value);
+  } else {
+    set->strings.emplace(value);
+  }
+}
+
+bool address_port_check(const Conditions& c, const MatchInput& in, StickySet* sticky) {
+  if (!c.from.matches(in.src_home, in.src_term)) return false;
+  if (!c.to.matches(in.dst_home, in.dst_term)) return false;
+  if (!c.port_from.matches(in.src_port_text)) return false;
+  if (!c.port_to.matches(in.dst_port_text)) return false;
+  const event::Event& e = *in.event;
+  switch (c.sticky) {
+    case StickyField::kSrcIp: record(sticky, std::string_view(e.src_ip)); break;
+    case StickyField::kDstIp: record(sticky, std::string_view(e.dst_ip)); break;
+    case StickyField::kSrcPort: record(sticky, e.src_port); break;
+    case StickyField::kDstPort: record(sticky, e.dst_port); break;
+    default: break;
+  }
+  return true;
+}
+
+template <typename C>
+bool contains(const std::vector<C>& list, std::string_view v) {
+  return std::find(list.begin(), list.end(), v) != list.end();
+}
+
+}  // namespace
+
+MatchInput prepare_input(const event::Event& e, const config::Assets& assets) {
+  MatchInput in;
+  in.event = &e;
+  in.src_term = address_term(e.src_ip);
+  in.dst_term = address_term(e.dst_ip);
+  in.src_home = assets.in_home_net(e.src_ip);
+  in.dst_home = assets.in_home_net(e.dst_ip);
+  in.src_port_text = std::to_string(e.src_port);
+  in.dst_port_text = std::to_string(e.dst_port);
+  return in;
+}
+
+AddressCondition AddressCondition::compile(std::string_view value) {
+  AddressCondition c;
+  if (value == "ANY") return c;
+  if (value == "HOME_NET") {
+    c.kind_ = Kind::kHomeNet;
+    return c;
+  }
+  if (value == "!HOME_NET") {
+    c.kind_ = Kind::kNotHomeNet;
+    return c;
+  }
+  c.kind_ = Kind::kList;
+  for (std::string item : split_list(value)) {
+    Item it;
+    if (!item.empty() && item[0] == '!') {
+      it.negated = true;
+      item = trim_space(std::string_view(item).substr(1));
+    }
+    if (item.find('/') == std::string::npos) item += "/32";
+    it.network = Cidr::parse(item);
+    c.items_.push_back(std::move(it));
+  }
+  return c;
+}
+
+bool AddressCondition::matches(bool home, const std::optional<IpAddress>& term) const {
+  switch (kind_) {
+    case Kind::kAny:
+      return true;
+    case Kind::kHomeNet:
+      return home;
+    case Kind::kNotHomeNet:
+      return !home;
+    case Kind::kList:
+      break;
+  }
+  if (!term) return false;
+  bool result = false;
+  for (const Item& item : items_) {
+    if (!item.network) return false;
+    const bool in = item.network->contains(*term);
+    if (in) return !item.negated;
+    if (item.negated) result = true;
+  }
+  return result;
+}
+
+StringListCondition StringListCondition::compile(std::string_view value) {
+  StringListCondition c;
+  for (std::string item : split_list(value)) {
+    Item it;
+    if (!item.empty() && item[0] == '!') {
+      it.negated = true;
+      item = trim_space(std::string_view(item).substr(1));
+    }
+    it.text = std::move(item);
+    c.items_.push_back(std::move(it));
+  }
+  return c;
+}
+
+bool StringListCondition::matches(std::string_view term) const {
+  bool result = false;
+  for (const Item& item : items_) {
+    if (item.text == term) return !item.negated;
+    if (item.negated) result = true;
+  }
+  return result;
+}
+
+PortCondition PortCondition::compile(std::string_view value) {
+  PortCondition c;
+  c.any_ = value == "ANY";
+  if (!c.any_) c.list_ = StringListCondition::compile(value);
+  return c;
+}
+
+CustomDataCondition CustomDataCondition::compile(std::string_view value) {
+  CustomDataCondition c;
+  if (value.empty() || value == "ANY") return c;
+  if (value.find(',') != std::string_view::npos) {
+    c.kind_ = Kind::kList;
+    c.list_ = StringListCondition::compile(value);
+    return c;
+  }
+  c.kind_ = Kind::kSingle;
+  std::string v(value);
+  if (v[0] == '!') {
+    c.negated_ = true;
+    v = trim_space(std::string_view(v).substr(1));
+  }
+  c.lowered_ = to_lower(trim_space(v));
+  return c;
+}
+
+bool CustomDataCondition::matches(std::string_view event_value) const {
+  switch (kind_) {
+    case Kind::kAny:
+      return true;
+    case Kind::kList:
+      return list_.matches(event_value);
+    case Kind::kSingle:
+      break;
+  }
+  const bool equal = to_lower(trim_space(event_value)) == lowered_;
+  return negated_ ? !equal : equal;
+}
+
+StickyField parse_sticky(std::string_view v) {
+  if (v.empty()) return StickyField::kNone;
+  if (v == "PLUGIN_SID") return StickyField::kPluginSid;
+  if (v == "SRC_IP") return StickyField::kSrcIp;
+  if (v == "DST_IP") return StickyField::kDstIp;
+  if (v == "SRC_PORT") return StickyField::kSrcPort;
+  if (v == "DST_PORT") return StickyField::kDstPort;
+  if (v == "CUSTOM_DATA1") return StickyField::kCustomData1;
+  if (v == "CUSTOM_DATA2") return StickyField::kCustomData2;
+  if (v == "CUSTOM_DATA3") return StickyField::kCustomData3;
+  return StickyField::kUnrecognised;
+}
+
+Conditions Conditions::compile(const config::Rule& rule, std::string_view from,
+                               std::string_view to, std::string_view port_from,
+                               std::string_view port_to,
+                               const std::array<std::string_view, 3>& custom_data) {
+  Conditions c;
+  c.from = AddressCondition::compile(from);
+  c.to = AddressCondition::compile(to);
+  c.port_from = PortCondition::compile(port_from);
+  c.port_to = PortCondition::compile(port_to);
+  for (int k = 0; k < 3; ++k) c.custom_data[k] = CustomDataCondition::compile(custom_data[k]);
+  c.sticky = parse_sticky(rule.sticky_different);
+  return c;
+}
+
+Conditions Conditions::compile(const config::Rule& rule) {
+  return compile(rule, rule.from, rule.to, rule.port_from, rule.port_to,
+                 {rule.custom_data1, rule.custom_data2, rule.custom_data3});
+}
+
+bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in,
+           StickySet* sticky) {
+  const event::Event& e = *in.event;
+  if (rule.kind == config::RuleType::kPlugin) {
+    if (e.plugin_id != rule.plugin_id) return false;
+    if (std::find(rule.plugin_sid.begin(), rule.plugin_sid.end(), e.plugin_sid) ==
+        rule.plugin_sid.end()) {
+      return false;
+    }
+    // Recorded before the address checks: a later failure still "poisons" the set (gaps A5).
+    if (c.sticky == StickyField::kPluginSid) record(sticky, e.plugin_sid);
+    if (!address_port_check(c, in, sticky)) return false;
+    bool ok = true;
+    for (int k = 0; k < 3; ++k) ok &= c.custom_data[k].matches(e.custom_data(k + 1));
+    switch (c.sticky) {
+      case StickyField::kCustomData1: record(sticky, std::string_view(e.custom_data1)); break;
+      case StickyField::kCustomData2: record(sticky, std::string_view(e.custom_data2)); break;
+      case StickyField::kCustomData3: record(sticky, std::string_view(e.custom_data3)); break;
+      default: break;
+    }
+    return ok;
+  }
+  if (rule.kind == config::RuleType::kTaxonomy) {
+    if (e.category != rule.category) return false;
+    if (!contains(rule.product, e.product)) return false;
+    if (!rule.subcategory.empty() && !contains(rule.subcategory, "ANY") &&
+        !contains(rule.subcategory, e.subcategory)) {
+      return false;
+    }
+    return address_port_check(c, in, sticky);
+  }
+  return false;
+}
+
+}  // namespace dsiem::correlate

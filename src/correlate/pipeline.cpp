@@ -1,0 +1,127 @@
+#include "dsiem/correlate/pipeline.h"
+
+#include <algorithm>
+
+namespace dsiem::correlate {
+
+namespace {
+
+// Upper bound between expiry checks when no event arrives.
+constexpr auto kIdleWake = std::chrono::milliseconds(500);
+
+}  // namespace
+
+Pipeline::Pipeline(std::vector<config::Directive> directives,
+                   std::shared_ptr<const config::Assets> assets, const Clock& clock,
+                   alarm::RecordSink& sink, Options options, OverloadSignal overload)
+    : capacity_(options.capacity), directive_count_(directives.size()), clock_(clock) {
+  const std::size_t n = std::max<std::size_t>(1, options.shards);
+  std::vector<std::vector<config::Directive>> parts(n);
+  for (std::size_t i = 0; i < directives.size(); ++i) {
+    parts[i % n].push_back(std::move(directives[i]));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    auto shard = std::make_unique<Shard>();
+    EngineOptions eo = options.engine;
+    eo.shard = static_cast<int>(i);
+    shard->engine =
+        std::make_unique<Engine>(std::move(parts[i]), assets, clock, sink, eo, overload);
+    shards_.push_back(std::move(shard));
+  }
+  for (auto& s : shards_) {
+    Shard* raw = s.get();
+    s->thread = std::thread([this, raw] { run(*raw); });
+  }
+}
+
+Pipeline::~Pipeline() { stop(); }
+
+bool Pipeline::push(EventPtr e) {
+  std::lock_guard lock(mu_);
+  if (stopping_) return false;
+  if (capacity_ > 0) {
+    for (const auto& s : shards_) {
+      if (s->queue.size() >= capacity_) return false;
+    }
+  }
+  for (auto& s : shards_) {
+    s->queue.push_back(e);
+    s->cv.notify_one();
+  }
+  ++pushed_;
+  return true;
+}
+
+void Pipeline::drain() {
+  std::unique_lock lock(mu_);
+  const uint64_t target = pushed_;
+  progress_cv_.wait(lock, [&] {
+    return std::all_of(shards_.begin(), shards_.end(),
+                       [&](const auto& s) { return s->done >= target; });
+  });
+}
+
+void Pipeline::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      if (shards_.empty() || !shards_.front()->thread.joinable()) return;
+    }
+    stopping_ = true;
+    for (auto& s : shards_) s->cv.notify_one();
+  }
+  for (auto& s : shards_) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+}
+
+void Pipeline::run(Shard& shard) {
+  std::deque<EventPtr> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      const int64_t next = shard.engine->next_tick_ns();
+      auto wake = std::chrono::steady_clock::now() + kIdleWake;
+      if (next >= 0) {
+        const int64_t wait_ns = std::max<int64_t>(0, next - clock_.now_ns());
+        wake = std::min(wake, std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait_ns));
+      }
+      shard.cv.wait_until(lock, wake, [&] { return stopping_ || !shard.queue.empty(); });
+      if (stopping_ && shard.queue.empty()) break;
+      batch.swap(shard.queue);
+    }
+    for (const EventPtr& e : batch) shard.engine->process(*e);
+    shard.engine->tick();
+    shard.backlogs.store(shard.engine->backlog_count(), std::memory_order_relaxed);
+    shard.active_directives.store(shard.engine->active_directive_count(),
+                                  std::memory_order_relaxed);
+    if (!batch.empty()) {
+      if (&shard == shards_.front().get()) processed_.fetch_add(batch.size());
+      std::lock_guard lock(mu_);
+      shard.done += batch.size();
+      progress_cv_.notify_all();
+    }
+    batch.clear();
+  }
+}
+
+std::size_t Pipeline::queue_length() const {
+  std::lock_guard lock(mu_);
+  std::size_t longest = 0;
+  for (const auto& s : shards_) longest = std::max(longest, s->queue.size());
+  return longest;
+}
+
+std::size_t Pipeline::backlog_count() const {
+  std::size_t n = 0;
+  for (const auto& s : shards_) n += s->backlogs.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::size_t Pipeline::active_directive_count() const {
+  std::size_t n = 0;
+  for (const auto& s : shards_) n += s->active_directives.load(std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace dsiem::correlate

@@ -1,0 +1,285 @@
+#include "dsiem/event/event.h"
+
+#include <array>
+#include <chrono>
+#include <exception>
+
+#include "dsiem/json/go_reader.h"
+#include "dsiem/json/go_writer.h"
+
+namespace dsiem::event {
+namespace {
+
+// JSON keys in the Go struct's declaration order (which is also the wire order), and the
+// "Struct.field" names Go's type errors use.
+enum Field : int {
+  kConnId,
+  kEventId,
+  kTimestamp,
+  kTitle,
+  kSensor,
+  kPluginId,
+  kPluginSid,
+  kProduct,
+  kCategory,
+  kSubcategory,
+  kSrcIp,
+  kSrcPort,
+  kDstIp,
+  kDstPort,
+  kProtocol,
+  kCustomData1,
+  kCustomLabel1,
+  kCustomData2,
+  kCustomLabel2,
+  kCustomData3,
+  kCustomLabel3,
+  kRcvdTime,
+  kTraceParent,
+  kTraceState,
+  kFieldCount,
+};
+
+constexpr std::array<std::string_view, kFieldCount> kNames = {
+    "conn_id",       "event_id",      "timestamp",    "title",         "sensor",
+    "plugin_id",     "plugin_sid",    "product",      "category",      "subcategory",
+    "src_ip",        "src_port",      "dst_ip",       "dst_port",      "protocol",
+    "custom_data1",  "custom_label1", "custom_data2", "custom_label2", "custom_data3",
+    "custom_label3", "rcvd_time",     "trace_parent", "trace_state",
+};
+
+constexpr std::array<std::string_view, kFieldCount> kQualified = {
+    "NormalizedEvent.conn_id",       "NormalizedEvent.event_id",
+    "NormalizedEvent.timestamp",     "NormalizedEvent.title",
+    "NormalizedEvent.sensor",        "NormalizedEvent.plugin_id",
+    "NormalizedEvent.plugin_sid",    "NormalizedEvent.product",
+    "NormalizedEvent.category",      "NormalizedEvent.subcategory",
+    "NormalizedEvent.src_ip",        "NormalizedEvent.src_port",
+    "NormalizedEvent.dst_ip",        "NormalizedEvent.dst_port",
+    "NormalizedEvent.protocol",      "NormalizedEvent.custom_data1",
+    "NormalizedEvent.custom_label1", "NormalizedEvent.custom_data2",
+    "NormalizedEvent.custom_label2", "NormalizedEvent.custom_data3",
+    "NormalizedEvent.custom_label3", "NormalizedEvent.rcvd_time",
+    "NormalizedEvent.trace_parent",  "NormalizedEvent.trace_state",
+};
+
+// reflect.Type.String() of the Go struct, used when the body is not an object at all.
+constexpr std::string_view kGoType = "event.NormalizedEvent";
+
+std::string* string_field(Event& e, int idx) {
+  switch (idx) {
+    case kEventId:
+      return &e.event_id;
+    case kTimestamp:
+      return &e.timestamp;
+    case kTitle:
+      return &e.title;
+    case kSensor:
+      return &e.sensor;
+    case kProduct:
+      return &e.product;
+    case kCategory:
+      return &e.category;
+    case kSubcategory:
+      return &e.subcategory;
+    case kSrcIp:
+      return &e.src_ip;
+    case kDstIp:
+      return &e.dst_ip;
+    case kProtocol:
+      return &e.protocol;
+    case kCustomData1:
+      return &e.custom_data1;
+    case kCustomLabel1:
+      return &e.custom_label1;
+    case kCustomData2:
+      return &e.custom_data2;
+    case kCustomLabel2:
+      return &e.custom_label2;
+    case kCustomData3:
+      return &e.custom_data3;
+    case kCustomLabel3:
+      return &e.custom_label3;
+    case kTraceParent:
+      return &e.trace_parent;
+    case kTraceState:
+      return &e.trace_state;
+    default:
+      return nullptr;
+  }
+}
+
+int64_t* int_field(Event& e, int idx) {
+  switch (idx) {
+    case kPluginId:
+      return &e.plugin_id;
+    case kPluginSid:
+      return &e.plugin_sid;
+    case kSrcPort:
+      return &e.src_port;
+    case kDstPort:
+      return &e.dst_port;
+    default:
+      return nullptr;
+  }
+}
+
+// Reads exactly n digits at s[pos]; -1 if any is missing.
+int digits(std::string_view s, size_t pos, size_t n) {
+  if (pos + n > s.size()) return -1;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+void append_str_field(std::string& out, std::string_view key, const std::string& value) {
+  out += key;
+  json::append_string(out, value);
+}
+
+void append_opt_str_field(std::string& out, std::string_view key, const std::string& value) {
+  if (!value.empty()) append_str_field(out, key, value);
+}
+
+}  // namespace
+
+bool decode(std::string_view body, Event& out, std::string* error) {
+  out = Event{};
+  thread_local simdjson::dom::parser parser;
+  try {
+    const simdjson::dom::element root = json::parse(parser, body);
+    json::for_each_field(root, kNames, kGoType, [&](int idx, simdjson::dom::element v) {
+      if (std::string* s = string_field(out, idx)) {
+        json::read_string(v, *s, kQualified[idx]);
+      } else if (int64_t* i = int_field(out, idx)) {
+        json::read_int(v, *i, kQualified[idx]);
+      } else if (idx == kConnId) {
+        json::read_uint(v, out.conn_id, kQualified[idx], "uint64");
+      } else if (idx == kRcvdTime) {
+        json::read_int(v, out.rcvd_time, kQualified[idx], "int64");
+      }
+    });
+    return true;
+  } catch (const std::exception& ex) {
+    if (error) *error = ex.what();
+  } catch (...) {
+    if (error) *error = "json: unknown decode failure";
+  }
+  return false;
+}
+
+bool is_valid(const Event& e) {
+  if (e.timestamp.empty() || e.sensor.empty() || e.event_id.empty() || e.src_ip.empty() ||
+      e.dst_ip.empty()) {
+    return false;
+  }
+  if (e.plugin_id == 0 || e.plugin_sid == 0) {
+    return !e.product.empty() && !e.category.empty();
+  }
+  return true;
+}
+
+void encode_to(std::string& out, const Event& e) {
+  out += '{';
+  if (e.conn_id != 0) {
+    out += "\"conn_id\":";
+    json::append_uint(out, e.conn_id);
+    out += ',';
+  }
+  append_str_field(out, "\"event_id\":", e.event_id);
+  append_str_field(out, ",\"timestamp\":", e.timestamp);
+  append_opt_str_field(out, ",\"title\":", e.title);
+  append_str_field(out, ",\"sensor\":", e.sensor);
+  if (e.plugin_id != 0) {
+    out += ",\"plugin_id\":";
+    json::append_int(out, e.plugin_id);
+  }
+  if (e.plugin_sid != 0) {
+    out += ",\"plugin_sid\":";
+    json::append_int(out, e.plugin_sid);
+  }
+  append_opt_str_field(out, ",\"product\":", e.product);
+  append_opt_str_field(out, ",\"category\":", e.category);
+  append_opt_str_field(out, ",\"subcategory\":", e.subcategory);
+  append_str_field(out, ",\"src_ip\":", e.src_ip);
+  out += ",\"src_port\":";
+  json::append_int(out, e.src_port);
+  append_str_field(out, ",\"dst_ip\":", e.dst_ip);
+  out += ",\"dst_port\":";
+  json::append_int(out, e.dst_port);
+  append_str_field(out, ",\"protocol\":", e.protocol);
+  append_opt_str_field(out, ",\"custom_data1\":", e.custom_data1);
+  append_opt_str_field(out, ",\"custom_label1\":", e.custom_label1);
+  append_opt_str_field(out, ",\"custom_data2\":", e.custom_data2);
+  append_opt_str_field(out, ",\"custom_label2\":", e.custom_label2);
+  append_opt_str_field(out, ",\"custom_data3\":", e.custom_data3);
+  append_opt_str_field(out, ",\"custom_label3\":", e.custom_label3);
+  if (e.rcvd_time != 0) {
+    out += ",\"rcvd_time\":";
+    json::append_int(out, e.rcvd_time);
+  }
+  append_opt_str_field(out, ",\"trace_parent\":", e.trace_parent);
+  append_opt_str_field(out, ",\"trace_state\":", e.trace_state);
+  out += '}';
+}
+
+std::string encode(const Event& e) {
+  std::string out;
+  out.reserve(384);
+  encode_to(out, e);
+  return out;
+}
+
+std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
+  // Go's time.Parse(time.RFC3339, ...) walks the layout "2006-01-02T15:04:05Z07:00": the year
+  // has 4 digits, month, day, minute and second exactly 2, but the hour ("15") 1 or 2.
+  if (ts.size() < 11 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T') return std::nullopt;
+  const int year = digits(ts, 0, 4);
+  const int month = digits(ts, 5, 2);
+  const int day = digits(ts, 8, 2);
+  size_t pos = 11;
+  const size_t hour_len = pos + 1 < ts.size() && ts[pos + 1] >= '0' && ts[pos + 1] <= '9' ? 2 : 1;
+  const int hour = digits(ts, pos, hour_len);
+  pos += hour_len;
+  if (pos + 6 > ts.size() || ts[pos] != ':' || ts[pos + 3] != ':') return std::nullopt;
+  const int minute = digits(ts, pos + 1, 2);
+  const int second = digits(ts, pos + 4, 2);
+  pos += 6;
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 59) {
+    return std::nullopt;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::year{year},
+                                        std::chrono::month{static_cast<unsigned>(month)},
+                                        std::chrono::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok()) return std::nullopt;  // day beyond the month's length (leap years included)
+
+  // Go accepts a fraction the layout does not mention: '.' or ',' then at least one digit.
+  if (pos + 1 < ts.size() && (ts[pos] == '.' || ts[pos] == ',') && ts[pos + 1] >= '0' &&
+      ts[pos + 1] <= '9') {
+    pos += 2;
+    while (pos < ts.size() && ts[pos] >= '0' && ts[pos] <= '9') ++pos;
+  }
+
+  int64_t offset = 0;
+  const std::string_view zone = ts.substr(pos);
+  if (zone != "Z") {
+    // +HH:MM or -HH:MM; like Go 1.19, any two digits are taken as hours and minutes.
+    if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':') {
+      return std::nullopt;
+    }
+    const int oh = digits(zone, 1, 2);
+    const int om = digits(zone, 4, 2);
+    if (oh < 0 || om < 0) return std::nullopt;
+    offset = (static_cast<int64_t>(oh) * 60 + om) * 60;
+    if (zone[0] == '-') offset = -offset;
+  }
+
+  const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
+  return days * 86400 + hour * 3600 + minute * 60 + second - offset;
+}
+
+}  // namespace dsiem::event

@@ -1,0 +1,133 @@
+#include "dsiem/json/go_writer.h"
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+
+namespace dsiem::json {
+namespace {
+
+// Bytes below 0x80 that Go's encoder copies unchanged (its htmlSafeSet): everything printable
+// except `"`, `\`, `<`, `>` and `&`. DEL (0x7f) is safe.
+constexpr std::array<bool, 128> make_safe_table() {
+  std::array<bool, 128> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = true;
+  t['"'] = t['\\'] = t['<'] = t['>'] = t['&'] = false;
+  return t;
+}
+constexpr std::array<bool, 128> kSafe = make_safe_table();
+
+constexpr char kHex[] = "0123456789abcdef";
+
+bool is_cont(unsigned char b) {
+  return (b & 0xC0) == 0x80;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), or 0 when Go's
+// utf8.DecodeRuneInString would return (RuneError, 1): bad lead byte, truncated sequence,
+// overlong form, surrogate or value above U+10FFFF.
+size_t utf8_len(std::string_view s, size_t i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  const size_t left = s.size() - i;
+  auto at = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    return left >= 2 && is_cont(at(1)) ? 2 : 0;
+  }
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    if (left < 3) return 0;
+    const unsigned char b1 = at(1);
+    // E0 needs A0..BF (no overlong), ED needs 80..9F (no surrogates).
+    const unsigned char lo = b0 == 0xE0 ? 0xA0 : 0x80;
+    const unsigned char hi = b0 == 0xED ? 0x9F : 0xBF;
+    return b1 >= lo && b1 <= hi && is_cont(at(2)) ? 3 : 0;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    if (left < 4) return 0;
+    const unsigned char b1 = at(1);
+    // F0 needs 90..BF (no overlong), F4 needs 80..8F (max U+10FFFF).
+    const unsigned char lo = b0 == 0xF0 ? 0x90 : 0x80;
+    const unsigned char hi = b0 == 0xF4 ? 0x8F : 0xBF;
+    return b1 >= lo && b1 <= hi && is_cont(at(2)) && is_cont(at(3)) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void append_string(std::string& out, std::string_view s) {
+  out.reserve(out.size() + s.size() + 2);
+  out.push_back('"');
+  size_t start = 0;  // first byte not yet copied
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      if (kSafe[b]) {
+        ++i;
+        continue;
+      }
+      out.append(s.data() + start, i - start);
+      out.push_back('\\');
+      switch (b) {
+        case '"':
+        case '\\':
+          out.push_back(static_cast<char>(b));
+          break;
+        case '\n':
+          out.push_back('n');
+          break;
+        case '\r':
+          out.push_back('r');
+          break;
+        case '\t':
+          out.push_back('t');
+          break;
+        default:
+          out.append("u00");
+          out.push_back(kHex[b >> 4]);
+          out.push_back(kHex[b & 0xF]);
+      }
+      start = ++i;
+      continue;
+    }
+    const size_t len = utf8_len(s, i);
+    if (len == 0) {
+      out.append(s.data() + start, i - start);
+      out.append("\\ufffd");
+      start = ++i;
+      continue;
+    }
+    // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
+    if (len == 3 && b == 0xE2 && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
+        (static_cast<unsigned char>(s[i + 2]) & 0xFE) == 0xA8) {
+      out.append(s.data() + start, i - start);
+      out.append(static_cast<unsigned char>(s[i + 2]) == 0xA8 ? "\\u2028" : "\\u2029");
+      i += 3;
+      start = i;
+      continue;
+    }
+    i += len;
+  }
+  out.append(s.data() + start, n - start);
+  out.push_back('"');
+}
+
+void append_int(std::string& out, int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_uint(std::string& out, uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_key(std::string& out, std::string_view key) {
+  append_string(out, key);
+  out.push_back(':');
+}
+
+}  // namespace dsiem::json
