@@ -32,13 +32,16 @@ FileWriter::FileWriter(std::filesystem::path logs_dir, std::size_t max_pending_b
   thread_ = std::thread([this] { run(); });
 }
 
-FileWriter::~FileWriter() { stop(); }
+FileWriter::~FileWriter() {
+  stop();
+}
 
 void FileWriter::open_files() {
   const auto alarms = dir_ / kAlarmsFile;
   const auto links = dir_ / kLinksFile;
   const int a = open_append(alarms);
-  if (a < 0) throw std::runtime_error("cannot open " + alarms.string() + ": " + std::strerror(errno));
+  if (a < 0)
+    throw std::runtime_error("cannot open " + alarms.string() + ": " + std::strerror(errno));
   const int l = open_append(links);
   if (l < 0) {
     ::close(a);
@@ -109,8 +112,7 @@ void FileWriter::write_all(int& fd, const std::filesystem::path& path, const std
     }
     if (n < 0 && errno == EINTR) continue;
     // Never drop a record: report and retry until the disk takes it.
-    log::error("cannot write " + path.string() + ": " + std::strerror(errno) +
-               ", retrying in 1s");
+    log::error("cannot write " + path.string() + ": " + std::strerror(errno) + ", retrying in 1s");
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 }

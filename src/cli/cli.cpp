@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dsiem/cli/go_values.h"
+#include "dsiem/common/text.h"
 
 #ifndef DSIEM_VERSION
 #define DSIEM_VERSION ""

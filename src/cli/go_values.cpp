@@ -1,4 +1,5 @@
 #include "dsiem/cli/go_values.h"
+#include "dsiem/common/text.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -310,84 +311,6 @@ std::vector<std::string> split_fields(std::string_view s) {
   }
   if (in_field) out.push_back(std::move(current));
   return out;
-}
-
-std::string go_quote(std::string_view s) {
-  std::string out = "\"";
-  while (!s.empty()) {
-    const auto [r, size] = decode_rune(s);
-    const unsigned char b = static_cast<unsigned char>(s[0]);
-    if (r == kRuneError && size == 1) {
-      out += "\\x";
-      out += kHex[b >> 4];
-      out += kHex[b & 0xF];
-    } else if (r == '"' || r == '\\') {
-      out += '\\';
-      out += static_cast<char>(r);
-    } else if (r == '\n') {
-      out += "\\n";
-    } else if (r == '\r') {
-      out += "\\r";
-    } else if (r == '\t') {
-      out += "\\t";
-    } else if (r < 0x20 || r == 0x7F) {
-      out += "\\x";
-      out += kHex[b >> 4];
-      out += kHex[b & 0xF];
-    } else {
-      out.append(s.substr(0, size));
-    }
-    s.remove_prefix(size);
-  }
-  out += '"';
-  return out;
-}
-
-void append_go_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  while (!s.empty()) {
-    const unsigned char b = static_cast<unsigned char>(s[0]);
-    if (b < 0x80) {
-      switch (b) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (b < 0x20 || b == '<' || b == '>' || b == '&') {
-            out += "\\u00";
-            out += kHex[b >> 4];
-            out += kHex[b & 0xF];
-          } else {
-            out += static_cast<char>(b);
-          }
-      }
-      s.remove_prefix(1);
-      continue;
-    }
-    const auto [r, size] = decode_rune(s);
-    if (r == kRuneError && size == 1) {
-      out += "\\ufffd";
-    } else if (r == 0x2028 || r == 0x2029) {
-      out += "\\u202";
-      out += kHex[r & 0xF];
-    } else {
-      out.append(s.substr(0, size));
-    }
-    s.remove_prefix(size);
-  }
-  out += '"';
 }
 
 }  // namespace dsiem::cli

@@ -11,6 +11,7 @@
 
 #include "dsiem/cli/cli.h"
 #include "dsiem/cli/go_values.h"
+#include "dsiem/json/go_writer.h"
 
 namespace dsiem::cli {
 namespace {
@@ -30,7 +31,7 @@ class ConfigWriter {
   void add(std::string_view key, int64_t v) { add_raw(key, std::to_string(v)); }
   void add(std::string_view key, const std::string& v) {
     std::string text;
-    append_go_json_string(text, v);
+    json::append_string(text, v);
     add_raw(key, text);
   }
   void add(std::string_view key, const std::vector<std::string>& v) {
@@ -43,7 +44,7 @@ class ConfigWriter {
     out_ += '[';
     for (size_t i = 0; i < v.size(); ++i) {
       out_ += i == 0 ? "\n    " : ",\n    ";
-      append_go_json_string(out_, v[i]);
+      json::append_string(out_, v[i]);
     }
     out_ += "\n  ]";
   }
@@ -64,17 +65,17 @@ class ConfigWriter {
     }
     const auto it = s_.env_text.find(k);
     if (it != s_.env_text.end()) {
-      append_go_json_string(out_, it->second);
+      json::append_string(out_, it->second);
     } else if (!typed.empty() && typed.front() == '"') {
       out_ += typed;  // already a string
     } else {
-      append_go_json_string(out_, typed);
+      json::append_string(out_, typed);
     }
   }
   void add_value_prefix(std::string_view key) {
     out_ += first_ ? "\n  " : ",\n  ";
     first_ = false;
-    append_go_json_string(out_, key);
+    json::append_string(out_, key);
     out_ += ": ";
   }
 

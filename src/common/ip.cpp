@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 namespace dsiem {
@@ -43,7 +44,8 @@ std::optional<Cidr> Cidr::parse(std::string_view text, IpAddress* address) {
   const std::string_view len_text = text.substr(slash + 1);
   if (len_text.empty() || len_text.size() > 3) return std::nullopt;
   int prefix = 0;
-  const auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), prefix);
+  const auto [ptr, ec] =
+      std::from_chars(len_text.data(), len_text.data() + len_text.size(), prefix);
   if (ec != std::errc() || ptr != len_text.data() + len_text.size()) return std::nullopt;
   auto ip = IpAddress::parse(addr_text);
   if (!ip) return std::nullopt;
@@ -51,6 +53,8 @@ std::optional<Cidr> Cidr::parse(std::string_view text, IpAddress* address) {
   const bool v6_syntax = addr_text.find(':') != std::string_view::npos;
   const int max_prefix = v6_syntax ? 128 : 32;
   if (prefix < 0 || prefix > max_prefix) return std::nullopt;
+  // Go keeps the address of a mapped IPv4 as IPv4 (To4() before every containment test).
+  if (address) *address = *ip;
   if (v6_syntax && ip->v4) {
     if (prefix < 96) {
       // A mapped address with a short IPv6 prefix covers non-IPv4 space: keep it IPv6.
@@ -63,7 +67,6 @@ std::optional<Cidr> Cidr::parse(std::string_view text, IpAddress* address) {
       prefix -= 96;
     }
   }
-  if (address) *address = *ip;
   Cidr c;
   c.network = *ip;
   c.prefix = prefix;
@@ -87,9 +90,43 @@ bool Cidr::contains(const IpAddress& ip) const {
 }
 
 std::string to_string(const IpAddress& ip) {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(ip.v4 ? AF_INET : AF_INET6, ip.bytes.data(), buf, sizeof(buf));
-  return buf;
+  if (ip.v4) {
+    char buf[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, ip.bytes.data(), buf, sizeof(buf));
+    return buf;
+  }
+  // Go's form: hex groups only (no dotted tail), the longest run of two or more zero groups
+  // (the first one on a tie) written as "::".
+  uint16_t groups[8];
+  for (int i = 0; i < 8; ++i)
+    groups[i] = static_cast<uint16_t>(ip.bytes[2 * i] << 8 | ip.bytes[2 * i + 1]);
+  int best_start = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (groups[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && groups[j] == 0) ++j;
+    if (j - i > best_len && j - i >= 2) {
+      best_start = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  std::string out;
+  char buf[8];
+  for (int i = 0; i < 8; ++i) {
+    if (i == best_start) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':') out.push_back(':');
+    std::snprintf(buf, sizeof(buf), "%x", groups[i]);
+    out += buf;
+  }
+  return out;
 }
 
 std::string Cidr::to_string() const {

@@ -64,8 +64,7 @@ spdlog::level::level_enum to_spdlog(Level l) {
 std::string timestamp_now() {
   const auto now = std::chrono::system_clock::now();
   const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-      1000;
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
   std::tm tm{};
   localtime_r(&t, &tm);
@@ -97,7 +96,9 @@ void setup(bool debug) {
   });
 }
 
-bool debug_enabled() { return g_debug.load(std::memory_order_relaxed); }
+bool debug_enabled() {
+  return g_debug.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view msg, const Fields& fields) {
   std::string line;

@@ -3,6 +3,8 @@
 #include <locale.h>
 #include <wctype.h>
 
+#include <cstdio>
+
 namespace dsiem {
 
 namespace {
@@ -58,8 +60,20 @@ void encode_utf8(int32_t cp, std::string& out) {
 
 bool is_space_cp(int32_t cp) {
   switch (cp) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return cp >= 0x2000 && cp <= 0x200A;
@@ -122,6 +136,63 @@ std::string to_lower(std::string_view s) {
       encode_utf8(static_cast<int32_t>(lower), out);
     }
   }
+  return out;
+}
+
+std::string go_quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t len = 1;
+    int32_t cp = decode_utf8(s, i, len);
+    char buf[16];
+    if (cp < 0) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
+      out += buf;
+    } else if (cp == '"' || cp == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(cp));
+    } else if (cp >= 0x20 && cp < 0x7F) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x80) {
+      switch (cp) {
+        case '\a':
+          out += "\\a";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\v':
+          out += "\\v";
+          break;
+        default:
+          std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
+          out += buf;
+      }
+    } else if (cp < 0xA0 || cp == 0xAD || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF) {
+      // Non-printable code points that Go's unicode.IsPrint rejects and that occur in practice.
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  out.push_back('"');
   return out;
 }
 

@@ -47,18 +47,26 @@ void Assets::add_from_json(std::string_view json_text, std::string_view source) 
       if (v.is_null()) return;
       simdjson::dom::array arr;
       if (v.get(arr) != simdjson::SUCCESS) {
-        throw json::DecodeError(std::string("json: cannot unmarshal ") +
-                                std::string(json::kind_name(v)) +
-                                " into Go struct field NetworkAssets.assets of type []asset.NetworkAsset");
+        throw json::DecodeError(
+            std::string("json: cannot unmarshal ") + std::string(json::kind_name(v)) +
+            " into Go struct field NetworkAssets.assets of type []asset.NetworkAsset");
       }
       for (auto item : arr) {
         Raw r;
         json::for_each_field(item, kAssetKeys, "asset.NetworkAsset", [&r](int idx, auto f) {
           switch (idx) {
-            case 0: json::read_string(f, r.name, "NetworkAsset.name"); break;
-            case 1: json::read_string(f, r.cidr, "NetworkAsset.cidr"); break;
-            case 2: json::read_int(f, r.value, "NetworkAsset.value"); break;
-            case 3: json::read_bool(f, r.whitelisted, "NetworkAsset.whitelisted"); break;
+            case 0:
+              json::read_string(f, r.name, "NetworkAsset.name");
+              break;
+            case 1:
+              json::read_string(f, r.cidr, "NetworkAsset.cidr");
+              break;
+            case 2:
+              json::read_int(f, r.value, "NetworkAsset.value");
+              break;
+            case 3:
+              json::read_bool(f, r.whitelisted, "NetworkAsset.whitelisted");
+              break;
           }
         });
         raws.push_back(std::move(r));
@@ -97,8 +105,7 @@ Assets Assets::load(const std::filesystem::path& configs_dir) {
       throw ConfigError(prefix + e.what());
     }
   }
-  log::info("Loaded " + std::to_string(assets.assets_.size()) +
-            " host and/or network assets.");
+  log::info("Loaded " + std::to_string(assets.assets_.size()) + " host and/or network assets.");
   log::info("Loaded " + std::to_string(assets.whitelist_.size()) +
             " whitelisted host and/or network assets.");
   return assets;

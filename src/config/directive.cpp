@@ -19,15 +19,33 @@ namespace dsiem::config {
 
 namespace {
 
-constexpr std::array<std::string_view, 23> kRuleKeys = {
-    "name",         "stage",         "plugin_id",    "plugin_sid",    "product",
-    "category",     "subcategory",   "occurrence",   "from",          "to",
-    "type",         "port_from",     "port_to",      "protocol",      "reliability",
-    "timeout",      "sticky_different", "custom_data1", "custom_label1", "custom_data2",
-    "custom_label2", "custom_data3", "custom_label3"};
+constexpr std::array<std::string_view, 23> kRuleKeys = {"name",
+                                                        "stage",
+                                                        "plugin_id",
+                                                        "plugin_sid",
+                                                        "product",
+                                                        "category",
+                                                        "subcategory",
+                                                        "occurrence",
+                                                        "from",
+                                                        "to",
+                                                        "type",
+                                                        "port_from",
+                                                        "port_to",
+                                                        "protocol",
+                                                        "reliability",
+                                                        "timeout",
+                                                        "sticky_different",
+                                                        "custom_data1",
+                                                        "custom_label1",
+                                                        "custom_data2",
+                                                        "custom_label2",
+                                                        "custom_data3",
+                                                        "custom_label3"};
 
 constexpr std::array<std::string_view, 8> kDirectiveKeys = {
-    "id", "name", "priority", "disabled", "all_rules_always_active", "kingdom", "category", "rules"};
+    "id",      "name",     "priority", "disabled", "all_rules_always_active",
+    "kingdom", "category", "rules"};
 
 constexpr std::array<std::string_view, 1> kFileKeys = {"directives"};
 
@@ -35,32 +53,76 @@ Rule decode_rule(simdjson::dom::element el) {
   Rule r;
   json::for_each_field(el, kRuleKeys, "dsiem.DirectiveRule", [&r](int idx, auto v) {
     switch (idx) {
-      case 0: json::read_string(v, r.name, "DirectiveRule.name"); break;
-      case 1: json::read_int(v, r.stage, "DirectiveRule.stage"); break;
-      case 2: json::read_int(v, r.plugin_id, "DirectiveRule.plugin_id"); break;
+      case 0:
+        json::read_string(v, r.name, "DirectiveRule.name");
+        break;
+      case 1:
+        json::read_int(v, r.stage, "DirectiveRule.stage");
+        break;
+      case 2:
+        json::read_int(v, r.plugin_id, "DirectiveRule.plugin_id");
+        break;
       case 3:
         json::read_int_array(v, r.plugin_sid, "DirectiveRule.plugin_sid");
         r.plugin_sid_set = !v.is_null();
         break;
-      case 4: json::read_string_array(v, r.product, "DirectiveRule.product"); break;
-      case 5: json::read_string(v, r.category, "DirectiveRule.category"); break;
-      case 6: json::read_string_array(v, r.subcategory, "DirectiveRule.subcategory"); break;
-      case 7: json::read_int(v, r.occurrence, "DirectiveRule.occurrence"); break;
-      case 8: json::read_string(v, r.from, "DirectiveRule.from"); break;
-      case 9: json::read_string(v, r.to, "DirectiveRule.to"); break;
-      case 10: json::read_string(v, r.type, "DirectiveRule.type"); break;
-      case 11: json::read_string(v, r.port_from, "DirectiveRule.port_from"); break;
-      case 12: json::read_string(v, r.port_to, "DirectiveRule.port_to"); break;
-      case 13: json::read_string(v, r.protocol, "DirectiveRule.protocol"); break;
-      case 14: json::read_int(v, r.reliability, "DirectiveRule.reliability"); break;
-      case 15: json::read_int(v, r.timeout, "DirectiveRule.timeout"); break;
-      case 16: json::read_string(v, r.sticky_different, "DirectiveRule.sticky_different"); break;
-      case 17: json::read_string(v, r.custom_data1, "DirectiveRule.custom_data1"); break;
-      case 18: json::read_string(v, r.custom_label1, "DirectiveRule.custom_label1"); break;
-      case 19: json::read_string(v, r.custom_data2, "DirectiveRule.custom_data2"); break;
-      case 20: json::read_string(v, r.custom_label2, "DirectiveRule.custom_label2"); break;
-      case 21: json::read_string(v, r.custom_data3, "DirectiveRule.custom_data3"); break;
-      case 22: json::read_string(v, r.custom_label3, "DirectiveRule.custom_label3"); break;
+      case 4:
+        json::read_string_array(v, r.product, "DirectiveRule.product");
+        break;
+      case 5:
+        json::read_string(v, r.category, "DirectiveRule.category");
+        break;
+      case 6:
+        json::read_string_array(v, r.subcategory, "DirectiveRule.subcategory");
+        break;
+      case 7:
+        json::read_int(v, r.occurrence, "DirectiveRule.occurrence");
+        break;
+      case 8:
+        json::read_string(v, r.from, "DirectiveRule.from");
+        break;
+      case 9:
+        json::read_string(v, r.to, "DirectiveRule.to");
+        break;
+      case 10:
+        json::read_string(v, r.type, "DirectiveRule.type");
+        break;
+      case 11:
+        json::read_string(v, r.port_from, "DirectiveRule.port_from");
+        break;
+      case 12:
+        json::read_string(v, r.port_to, "DirectiveRule.port_to");
+        break;
+      case 13:
+        json::read_string(v, r.protocol, "DirectiveRule.protocol");
+        break;
+      case 14:
+        json::read_int(v, r.reliability, "DirectiveRule.reliability");
+        break;
+      case 15:
+        json::read_int(v, r.timeout, "DirectiveRule.timeout");
+        break;
+      case 16:
+        json::read_string(v, r.sticky_different, "DirectiveRule.sticky_different");
+        break;
+      case 17:
+        json::read_string(v, r.custom_data1, "DirectiveRule.custom_data1");
+        break;
+      case 18:
+        json::read_string(v, r.custom_label1, "DirectiveRule.custom_label1");
+        break;
+      case 19:
+        json::read_string(v, r.custom_data2, "DirectiveRule.custom_data2");
+        break;
+      case 20:
+        json::read_string(v, r.custom_label2, "DirectiveRule.custom_label2");
+        break;
+      case 21:
+        json::read_string(v, r.custom_data3, "DirectiveRule.custom_data3");
+        break;
+      case 22:
+        json::read_string(v, r.custom_label3, "DirectiveRule.custom_label3");
+        break;
     }
   });
   r.kind = r.type == "PluginRule"     ? RuleType::kPlugin
@@ -73,13 +135,27 @@ Directive decode_directive(simdjson::dom::element el) {
   Directive d;
   json::for_each_field(el, kDirectiveKeys, "dsiem.Directive", [&d](int idx, auto v) {
     switch (idx) {
-      case 0: json::read_int(v, d.id, "Directive.id"); break;
-      case 1: json::read_string(v, d.name, "Directive.name"); break;
-      case 2: json::read_int(v, d.priority, "Directive.priority"); break;
-      case 3: json::read_bool(v, d.disabled, "Directive.disabled"); break;
-      case 4: json::read_bool(v, d.all_rules_always_active, "Directive.all_rules_always_active"); break;
-      case 5: json::read_string(v, d.kingdom, "Directive.kingdom"); break;
-      case 6: json::read_string(v, d.category, "Directive.category"); break;
+      case 0:
+        json::read_int(v, d.id, "Directive.id");
+        break;
+      case 1:
+        json::read_string(v, d.name, "Directive.name");
+        break;
+      case 2:
+        json::read_int(v, d.priority, "Directive.priority");
+        break;
+      case 3:
+        json::read_bool(v, d.disabled, "Directive.disabled");
+        break;
+      case 4:
+        json::read_bool(v, d.all_rules_always_active, "Directive.all_rules_always_active");
+        break;
+      case 5:
+        json::read_string(v, d.kingdom, "Directive.kingdom");
+        break;
+      case 6:
+        json::read_string(v, d.category, "Directive.category");
+        break;
       case 7: {
         if (v.is_null()) {
           d.rules.clear();
@@ -87,9 +163,9 @@ Directive decode_directive(simdjson::dom::element el) {
         }
         simdjson::dom::array arr;
         if (v.get(arr) != simdjson::SUCCESS) {
-          throw json::DecodeError(std::string("json: cannot unmarshal ") +
-                                  std::string(json::kind_name(v)) +
-                                  " into Go struct field Directive.rules of type []rule.DirectiveRule");
+          throw json::DecodeError(
+              std::string("json: cannot unmarshal ") + std::string(json::kind_name(v)) +
+              " into Go struct field Directive.rules of type []rule.DirectiveRule");
         }
         d.rules.clear();
         for (auto item : arr) d.rules.push_back(decode_rule(item));
@@ -100,7 +176,9 @@ Directive decode_directive(simdjson::dom::element el) {
   return d;
 }
 
-std::string str(int64_t v) { return std::to_string(v); }
+std::string str(int64_t v) {
+  return std::to_string(v);
+}
 
 // directives.md §3.1 / §3.2: a ":N" reference is allowed on a rule other than stage 1 when
 // 1 <= N < rule count.
@@ -140,8 +218,8 @@ std::string validate_port(const std::string& value, const Rule& r, std::size_t r
     });
     if (!syntax_ok) return "strconv.Atoi: parsing \"" + item + "\": invalid syntax";
     int64_t n = 0;
-    const auto [ptr, ec] = std::from_chars(item.data() + (item[0] == '+' ? 1 : 0),
-                                           item.data() + item.size(), n);
+    const auto [ptr, ec] =
+        std::from_chars(item.data() + (item[0] == '+' ? 1 : 0), item.data() + item.size(), n);
     if (ec != std::errc()) return "strconv.Atoi: parsing \"" + item + "\": value out of range";
     (void)ptr;
     if (n < 2 || n > 65534) return str(n) + " is not a valid TCP/IP port number";
@@ -154,12 +232,13 @@ std::string validate_rule(Directive& d, std::size_t index, std::set<int64_t>& st
   if (r.stage == 0) return "can not use 0 as rule stage";
   if (!stages.insert(r.stage).second) return "duplicate rule stage found (" + str(r.stage) + ")";
   if (r.stage == 1 && r.occurrence != 1) {
-    log::warn("Directive '" + str(d.id) + "' rule " + str(r.stage) +
-                  " has wrong occurence set (" + str(r.occurrence) + "), configuring it to 1",
+    log::warn("Directive '" + str(d.id) + "' rule " + str(r.stage) + " has wrong occurence set (" +
+                  str(r.occurrence) + "), configuring it to 1",
               {.directive = d.id});
     r.occurrence = 1;
   }
-  if (r.kind == RuleType::kOther) return "invalid rule type, valid types: [PluginRule TaxonomyRule]";
+  if (r.kind == RuleType::kOther)
+    return "invalid rule type, valid types: [PluginRule TaxonomyRule]";
   if (r.kind == RuleType::kPlugin) {
     if (r.plugin_id < 1) return "PluginRule requires PluginID to be 1 or higher";
     if (r.plugin_sid.empty()) return "PluginRule requires PluginSID to be defined";
@@ -195,8 +274,8 @@ void warn_questionable(const Directive& d) {
     const std::string& s = r.sticky_different;
     if (s.empty()) continue;
     const bool ip_port = s == "SRC_IP" || s == "DST_IP" || s == "SRC_PORT" || s == "DST_PORT";
-    const bool plugin_only = s == "PLUGIN_SID" || s == "CUSTOM_DATA1" || s == "CUSTOM_DATA2" ||
-                             s == "CUSTOM_DATA3";
+    const bool plugin_only =
+        s == "PLUGIN_SID" || s == "CUSTOM_DATA1" || s == "CUSTOM_DATA2" || s == "CUSTOM_DATA3";
     if (!ip_port && !(plugin_only && r.kind == RuleType::kPlugin)) {
       log::warn("Directive " + str(d.id) + " rule " + str(r.stage) + " sticky_different '" + s +
                     "' never records a value for a " + r.type +
@@ -244,8 +323,7 @@ std::string validate_directive(Directive& d, const std::vector<Directive>& accep
     if (d.rules[i].stage != static_cast<int64_t>(i + 1)) {
       return "directive " + str(d.id) + " has rules out of stage order: position " +
              str(static_cast<int64_t>(i + 1)) + " has stage " + str(d.rules[i].stage) +
-             ", stages must be 1.." + str(static_cast<int64_t>(d.rules.size())) +
-             " in array order";
+             ", stages must be 1.." + str(static_cast<int64_t>(d.rules.size())) + " in array order";
     }
   }
   warn_questionable(d);

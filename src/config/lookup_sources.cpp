@@ -22,11 +22,19 @@ struct KindInfo {
 
 KindInfo info(LookupKind kind) {
   if (kind == LookupKind::kIntel) {
-    return {"intel_*.json", "intel_sources", "intel", "Wise", "Cannot initialize threat intel: ",
+    return {"intel_*.json",
+            "intel_sources",
+            "intel",
+            "Wise",
+            "Cannot initialize threat intel: ",
             " threat intelligence sources."};
   }
-  return {"vuln_*.json", "vuln_sources", "vuln", "Nesd",
-          "Cannot initialize Vulnerability scan result: ", " vulnerability scan result sources."};
+  return {"vuln_*.json",
+          "vuln_sources",
+          "vuln",
+          "Nesd",
+          "Cannot initialize Vulnerability scan result: ",
+          " vulnerability scan result sources."};
 }
 
 }  // namespace
@@ -57,11 +65,21 @@ std::vector<LookupSource> load_lookup_sources(const std::filesystem::path& confi
           LookupSource s;
           json::for_each_field(item, kSourceKeys, "Source", [&s](int idx, auto f) {
             switch (idx) {
-              case 0: json::read_string(f, s.name, "Source.name"); break;
-              case 1: json::read_string(f, s.type, "Source.type"); break;
-              case 2: json::read_string(f, s.plugin, "Source.plugin"); break;
-              case 3: json::read_bool(f, s.enabled, "Source.enabled"); break;
-              case 4: json::read_string(f, s.config, "Source.config"); break;
+              case 0:
+                json::read_string(f, s.name, "Source.name");
+                break;
+              case 1:
+                json::read_string(f, s.type, "Source.type");
+                break;
+              case 2:
+                json::read_string(f, s.plugin, "Source.plugin");
+                break;
+              case 3:
+                json::read_bool(f, s.enabled, "Source.enabled");
+                break;
+              case 4:
+                json::read_string(f, s.config, "Source.config");
+                break;
             }
           });
           sources.push_back(std::move(s));
@@ -79,9 +97,8 @@ std::vector<LookupSource> load_lookup_sources(const std::filesystem::path& confi
       try {
         simdjson::dom::parser cfg_parser;
         auto cfg = json::parse(cfg_parser, s.config);
-        json::for_each_field(cfg, kUrlKeys, "config", [&s](int, auto f) {
-          json::read_string(f, s.url, "config.url");
-        });
+        json::for_each_field(cfg, kUrlKeys, "config",
+                             [&s](int, auto f) { json::read_string(f, s.url, "config.url"); });
       } catch (const json::DecodeError& e) {
         log::warn("Cannot initialize " + std::string(k.word) + " plugin " + s.plugin + ": " +
                   e.what());

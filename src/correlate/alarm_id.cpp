@@ -6,8 +6,7 @@ namespace dsiem::correlate {
 
 namespace {
 
-constexpr char kAlphabet[] =
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
+constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
 
 void append_base64(std::string& out, uint64_t v, int min_chars) {
   char buf[16];

@@ -35,7 +35,8 @@ void DirectiveIndex::build(const std::vector<const config::Directive*>& directiv
     if (has_plugin_pair) continue;
     for (const config::Rule& r : d.rules) {
       if (r.product.empty() || r.category.empty()) continue;
-      for (const std::string& p : r.product) add_unique(by_taxonomy_[taxonomy_key(p, r.category)], pos);
+      for (const std::string& p : r.product)
+        add_unique(by_taxonomy_[taxonomy_key(p, r.category)], pos);
     }
   }
 }
@@ -45,8 +46,9 @@ void DirectiveIndex::lookup(const event::Event& e, std::vector<uint32_t>& out) c
   if (auto it = by_plugin_.find({e.plugin_id, e.plugin_sid}); it != by_plugin_.end()) {
     out = it->second;
   }
-  if (!by_taxonomy_.empty() && !e.product.empty()) {
-    if (auto it = by_taxonomy_.find(taxonomy_key(e.product, e.category)); it != by_taxonomy_.end()) {
+  if (!by_taxonomy_.empty()) {
+    if (auto it = by_taxonomy_.find(taxonomy_key(e.product, e.category));
+        it != by_taxonomy_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       std::sort(out.begin(), out.end());
       out.erase(std::unique(out.begin(), out.end()), out.end());

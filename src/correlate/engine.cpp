@@ -19,6 +19,14 @@ constexpr int64_t kDeletionGrace = 6 * kNsPerSecond;
 // previous stage (gaps D5).
 constexpr int64_t kOutOfOrderTolerance = 5;
 
+// Go's int64 arithmetic wraps; config values (timeouts, asset values) can be any int64.
+int64_t wrap_add(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+int64_t wrap_mul(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+}
+
 bool is_special_address(std::string_view v) {
   return v == "ANY" || v == "HOME_NET" || v == "!HOME_NET";
 }
@@ -92,7 +100,7 @@ struct Engine::Backlog {
 
 struct Engine::DirectiveState {
   config::Directive directive;
-  std::vector<Conditions> conditions;  // per rule, as written (no references resolved)
+  std::vector<Conditions> conditions;              // per rule, as written (no references resolved)
   std::vector<std::unique_ptr<Backlog>> backlogs;  // live ones, in creation order
   struct Guard {
     uint32_t count = 0;
@@ -328,7 +336,7 @@ void Engine::update_risk(Backlog& b, std::size_t stage) {
     for (const std::string& ip : *list) value = std::max(value, assets_->value(ip));
   }
   const config::Directive& dir = b.owner->directive;
-  b.risk = dir.priority * dir.rules[stage].reliability * value / 25;
+  b.risk = wrap_mul(wrap_mul(dir.priority, dir.rules[stage].reliability), value) / 25;
 }
 
 void Engine::upsert_alarm(Backlog& b, bool /*lookups*/) {
@@ -422,7 +430,7 @@ void Engine::tick() {
   const int64_t now_ns = clock_.now_ns();
   const int64_t now_s = clock_.now_seconds();
   sweep_graveyard(now_ns);
-  const int64_t horizon = now_s - options_.min_alarm_lifetime_minutes * 60;
+  const int64_t horizon = wrap_add(now_s, wrap_mul(options_.min_alarm_lifetime_minutes, -60));
   while (!timers_.empty() && timers_.top().first <= now_ns) {
     const auto [due, seq] = timers_.top();
     timers_.pop();
@@ -431,10 +439,11 @@ void Engine::tick() {
     Backlog& b = *it->second;
     Backlog::Stage& s = b.stages[b.current];
     const config::Rule& rule = b.owner->directive.rules[b.current];
-    if (s.start_time + rule.timeout < horizon) {
+    if (wrap_add(s.start_time, rule.timeout) < horizon) {
       s.status = "timeout";
       upsert_alarm(b, false);
-      log::info("backlog expired, deleting it", {.directive = b.owner->directive.id, .backlog = b.id});
+      log::info("backlog expired, deleting it",
+                {.directive = b.owner->directive.id, .backlog = b.id});
       remove_backlog(b, "");
       continue;
     }

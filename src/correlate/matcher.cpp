@@ -38,11 +38,20 @@ bool address_port_check(const Conditions& c, const MatchInput& in, StickySet* st
   if (!c.port_to.matches(in.dst_port_text)) return false;
   const event::Event& e = *in.event;
   switch (c.sticky) {
-    case StickyField::kSrcIp: record(sticky, std::string_view(e.src_ip)); break;
-    case StickyField::kDstIp: record(sticky, std::string_view(e.dst_ip)); break;
-    case StickyField::kSrcPort: record(sticky, e.src_port); break;
-    case StickyField::kDstPort: record(sticky, e.dst_port); break;
-    default: break;
+    case StickyField::kSrcIp:
+      record(sticky, std::string_view(e.src_ip));
+      break;
+    case StickyField::kDstIp:
+      record(sticky, std::string_view(e.dst_ip));
+      break;
+    case StickyField::kSrcPort:
+      record(sticky, e.src_port);
+      break;
+    case StickyField::kDstPort:
+      record(sticky, e.dst_port);
+      break;
+    default:
+      break;
   }
   return true;
 }
@@ -187,9 +196,8 @@ StickyField parse_sticky(std::string_view v) {
   return StickyField::kUnrecognised;
 }
 
-Conditions Conditions::compile(const config::Rule& rule, std::string_view from,
-                               std::string_view to, std::string_view port_from,
-                               std::string_view port_to,
+Conditions Conditions::compile(const config::Rule& rule, std::string_view from, std::string_view to,
+                               std::string_view port_from, std::string_view port_to,
                                const std::array<std::string_view, 3>& custom_data) {
   Conditions c;
   c.from = AddressCondition::compile(from);
@@ -206,8 +214,7 @@ Conditions Conditions::compile(const config::Rule& rule) {
                  {rule.custom_data1, rule.custom_data2, rule.custom_data3});
 }
 
-bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in,
-           StickySet* sticky) {
+bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in, StickySet* sticky) {
   const event::Event& e = *in.event;
   if (rule.kind == config::RuleType::kPlugin) {
     if (e.plugin_id != rule.plugin_id) return false;
@@ -221,10 +228,17 @@ bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in,
     bool ok = true;
     for (int k = 0; k < 3; ++k) ok &= c.custom_data[k].matches(e.custom_data(k + 1));
     switch (c.sticky) {
-      case StickyField::kCustomData1: record(sticky, std::string_view(e.custom_data1)); break;
-      case StickyField::kCustomData2: record(sticky, std::string_view(e.custom_data2)); break;
-      case StickyField::kCustomData3: record(sticky, std::string_view(e.custom_data3)); break;
-      default: break;
+      case StickyField::kCustomData1:
+        record(sticky, std::string_view(e.custom_data1));
+        break;
+      case StickyField::kCustomData2:
+        record(sticky, std::string_view(e.custom_data2));
+        break;
+      case StickyField::kCustomData3:
+        record(sticky, std::string_view(e.custom_data3));
+        break;
+      default:
+        break;
     }
     return ok;
   }

@@ -34,7 +34,9 @@ Pipeline::Pipeline(std::vector<config::Directive> directives,
   }
 }
 
-Pipeline::~Pipeline() { stop(); }
+Pipeline::~Pipeline() {
+  stop();
+}
 
 bool Pipeline::push(EventPtr e) {
   std::lock_guard lock(mu_);

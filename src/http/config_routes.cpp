@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dsiem/http/util.h"
+#include "dsiem/json/go_writer.h"
 
 namespace dsiem::http {
 
@@ -150,7 +151,7 @@ void handle_list(const std::filesystem::path& dir, Responder& respond) {
   } else {
     body += "[\n";
     for (std::size_t i = 0; i < names.size(); ++i) {
-      body += "    {\n      \"filename\": " + go_json_quote(names[i]) + "\n    }";
+      body += "    {\n      \"filename\": " + json::quote(names[i]) + "\n    }";
       body += i + 1 < names.size() ? ",\n" : "\n";
     }
     body += "  ]";

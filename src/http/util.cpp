@@ -33,41 +33,6 @@ std::string decode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-// Decodes one UTF-8 sequence at s[i] with Go's rules (no overlongs, no surrogates, at most
-// U+10FFFF). Returns the code point and sets `len`; an invalid byte gives -1 with len 1.
-int32_t decode_rune(std::string_view s, std::size_t i, std::size_t& len) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  unsigned char c0 = b(0);
-  len = 1;
-  if (c0 < 0x80) return c0;
-  std::size_t n = 0;
-  int32_t cp = 0;
-  int32_t min = 0;
-  if (c0 >= 0xC2 && c0 <= 0xDF) {
-    n = 2, cp = c0 & 0x1F, min = 0x80;
-  } else if (c0 >= 0xE0 && c0 <= 0xEF) {
-    n = 3, cp = c0 & 0x0F, min = 0x800;
-  } else if (c0 >= 0xF0 && c0 <= 0xF4) {
-    n = 4, cp = c0 & 0x07, min = 0x10000;
-  } else {
-    return -1;
-  }
-  if (i + n > s.size()) return -1;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return -1;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
-  len = n;
-  return cp;
-}
-
-void append_hex4(std::string& out, const char* prefix, unsigned v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%s%04x", prefix, v);
-  out += buf;
-}
-
 }  // namespace
 
 std::string percent_decode(std::string_view s) {
@@ -149,92 +114,6 @@ std::string escape_path(std::string_view p) {
       out.push_back(kHex[u & 0xF]);
     }
   }
-  return out;
-}
-
-std::string go_json_quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t len = 1;
-    int32_t cp = decode_rune(s, i, len);
-    if (cp < 0) {
-      out += "\\ufffd";
-    } else if (cp == '"' || cp == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(cp));
-    } else if (cp == '\n') {
-      out += "\\n";
-    } else if (cp == '\r') {
-      out += "\\r";
-    } else if (cp == '\t') {
-      out += "\\t";
-    } else if (cp < 0x20 || cp == '<' || cp == '>' || cp == '&' || cp == 0x2028 || cp == 0x2029) {
-      append_hex4(out, "\\u", static_cast<unsigned>(cp));
-    } else {
-      out.append(s.substr(i, len));
-    }
-    i += len;
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string go_quote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  out.push_back('"');
-  std::size_t i = 0;
-  while (i < s.size()) {
-    std::size_t len = 1;
-    int32_t cp = decode_rune(s, i, len);
-    char buf[16];
-    if (cp < 0) {
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(s[i]));
-      out += buf;
-    } else if (cp == '"' || cp == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(cp));
-    } else if (cp >= 0x20 && cp < 0x7F) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x80) {
-      switch (cp) {
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(cp));
-          out += buf;
-      }
-    } else if (cp < 0xA0 || cp == 0xAD || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF) {
-      // Non-printable code points that Go's unicode.IsPrint rejects and that occur in practice.
-      append_hex4(out, "\\u", static_cast<unsigned>(cp));
-    } else {
-      out.append(s.substr(i, len));
-    }
-    i += len;
-  }
-  out.push_back('"');
   return out;
 }
 

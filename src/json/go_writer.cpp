@@ -130,4 +130,11 @@ void append_key(std::string& out, std::string_view key) {
   out.push_back(':');
 }
 
+std::string quote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_string(out, s);
+  return out;
+}
+
 }  // namespace dsiem::json

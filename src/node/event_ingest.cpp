@@ -31,20 +31,39 @@ EventIngest::EventIngest(const Clock& clock, EpsLimiter& limiter, HandOverFn han
   thread_ = std::thread([this] { timers_.run(); });
 }
 
-EventIngest::~EventIngest() { stop(); }
+EventIngest::~EventIngest() {
+  stop();
+}
 
 void EventIngest::stop() {
   if (stopped_.exchange(true)) return;
+  // Wake every waiting request: its handler sees the cancellation (or stopped_) and answers 503.
+  boost::asio::post(timers_, [this] {
+    std::lock_guard lock(waiting_mu_);
+    for (boost::asio::steady_timer* t : waiting_) t->cancel();
+  });
   work_.reset();
-  timers_.stop();
   if (thread_.joinable()) thread_.join();
 }
 
+std::shared_ptr<boost::asio::steady_timer> EventIngest::make_timer() {
+  auto timer = std::shared_ptr<boost::asio::steady_timer>(new boost::asio::steady_timer(timers_),
+                                                          [this](boost::asio::steady_timer* t) {
+                                                            {
+                                                              std::lock_guard lock(waiting_mu_);
+                                                              waiting_.erase(t);
+                                                            }
+                                                            delete t;
+                                                          });
+  std::lock_guard lock(waiting_mu_);
+  waiting_.insert(timer.get());
+  return timer;
+}
+
 void EventIngest::add_routes(http::Router& router) {
-  router.add("POST", "/events",
-             [this](http::Request&& req, http::Responder respond) {
-               handle(std::move(req), std::move(respond));
-             });
+  router.add("POST", "/events", [this](http::Request&& req, http::Responder respond) {
+    handle(std::move(req), std::move(respond));
+  });
 }
 
 void EventIngest::handle(http::Request&& req, http::Responder respond) {
@@ -60,10 +79,10 @@ void EventIngest::handle(http::Request&& req, http::Responder respond) {
       return;
     }
     if (wait > 0) {
-      auto timer = std::make_shared<boost::asio::steady_timer>(timers_);
+      auto timer = make_timer();
       timer->expires_after(std::chrono::nanoseconds(wait));
       timer->async_wait([this, timer, body, respond](const boost::system::error_code& ec) {
-        if (ec) {
+        if (ec || stopped_.load()) {
           respond(text(503, ""));
           return;
         }
@@ -94,6 +113,11 @@ void EventIngest::admit(std::shared_ptr<std::string> body, http::Responder respo
 
 void EventIngest::try_hand_over(std::shared_ptr<event::Event> e, int64_t deadline_ns,
                                 http::Responder respond) {
+  // Once stopping, nothing more is taken: a client that gets 503 may safely send it again.
+  if (stopped_.load()) {
+    respond(text(503, ""));
+    return;
+  }
   switch (hand_over_(e)) {
     case HandOver::kAccepted:
       respond(text(200, ""));
@@ -104,15 +128,15 @@ void EventIngest::try_hand_over(std::shared_ptr<event::Event> e, int64_t deadlin
     case HandOver::kFull:
       break;
   }
-  if (stopped_.load() || clock_.now_ns() >= deadline_ns) {
-    respond(text(stopped_.load() ? 503 : 408, ""));
+  if (clock_.now_ns() >= deadline_ns) {
+    respond(text(408, ""));
     return;
   }
-  auto timer = std::make_shared<boost::asio::steady_timer>(timers_);
+  auto timer = make_timer();
   timer->expires_after(kRetryInterval);
   timer->async_wait(
       [this, timer, e = std::move(e), deadline_ns, respond](const boost::system::error_code& ec) {
-        if (ec) {
+        if (ec || stopped_.load()) {
           respond(text(503, ""));
           return;
         }

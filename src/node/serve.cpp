@@ -20,6 +20,7 @@
 #include "dsiem/correlate/pipeline.h"
 #include "dsiem/http/config_routes.h"
 #include "dsiem/http/server.h"
+#include "dsiem/http/static_files.h"
 #include "dsiem/node/event_ingest.h"
 #include "dsiem/node/overload.h"
 #include "dsiem/ops/counters.h"
@@ -125,8 +126,7 @@ class Housekeeping {
         if (p_.pipeline) {
           const auto backlogs = static_cast<int64_t>(p_.pipeline->backlog_count());
           p_.counters->backlog_counter.store(backlogs);
-          text = "# of backlogs: " + std::to_string(backlogs) +
-                 " directives (in-use/total): " +
+          text = "# of backlogs: " + std::to_string(backlogs) + " directives (in-use/total): " +
                  std::to_string(p_.pipeline->active_directive_count()) + "/" +
                  std::to_string(p_.pipeline->directive_count());
         }
@@ -218,6 +218,7 @@ int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
   auto router = std::make_shared<http::Router>();
   ingest.add_routes(*router);
   http::add_config_routes(*router, configs, s.writeable_config);
+  http::add_static_route(*router, "/ui/", base / "web" / "dist");
   ops::add_debug_vars_route(*router, counters);
   ops::add_health_routes(*router, [&accepting] { return accepting.load(); });
 
@@ -244,14 +245,13 @@ int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
         writer->reopen();
         continue;
       }
-      log::info(std::string("Received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                ", stopping");
+      log::info(std::string("Received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
       break;
     }
     // Graceful stop (decisions.md §5): refuse new events, drain accepted ones, flush outputs.
     accepting.store(false);
-    server.stop();
     ingest.stop();
+    server.stop();
   }
   pipeline.stop();
   writer->stop();

@@ -13,7 +13,9 @@
 #pragma GCC diagnostic pop
 #include <utility>
 
+#include "dsiem/common/text.h"
 #include "dsiem/http/util.h"
+#include "dsiem/json/go_writer.h"
 
 namespace dsiem::ops {
 
@@ -53,7 +55,7 @@ std::string cmdline_json() {
   auto argv = cmdline();
   for (std::size_t i = 0; i < argv.size(); ++i) {
     if (i) out += ",";
-    out += http::go_json_quote(argv[i]);
+    out += json::quote(argv[i]);
   }
   return out + "]";
 }
@@ -78,7 +80,7 @@ void serve(RouteState& st, const http::Request& req, const http::Responder& resp
     st.regexp_errors.fetch_add(1);
     http::Response res;
     res.status = 400;
-    res.body = "Error when obtaining expvar regexp: cannot parse r=" + http::go_quote(pattern) +
+    res.body = "Error when obtaining expvar regexp: cannot parse r=" + dsiem::go_quote(pattern) +
                ": " + error;
     return respond(std::move(res));
   }
@@ -101,7 +103,7 @@ void serve(RouteState& st, const http::Request& req, const http::Responder& resp
     if (!std::regex_search(name, re)) continue;
     if (!first) body += ",\n";
     first = false;
-    body += "\t" + http::go_json_quote(name) + ": " + value;
+    body += "\t" + json::quote(name) + ": " + value;
   }
   body += "\n}\n";
   http::Response res;

@@ -87,7 +87,12 @@ struct Fixture {
 };
 
 constexpr std::string_view kHead =
-    R"({"alarm_id":"b7TqZk2Xa","title":"Ping Flood from 192.168.0.10","status":"Open","kingdom":"Reconnaissance \u0026 Probing","category":"Misc Activity","created_time":1704067201,"update_time":1704067210,"risk":1,"risk_class":"Low","tag":"Identified Threat","src_ips":["192.168.0.10"],"dst_ips":["8.8.8.8","1.1.1.1"])";
+    R"({"alarm_id":"b7TqZk2Xa","title":"Ping Flood from 192.168.0.10",)"
+    R"("status":"Open","kingdom":"Reconnaissance \u0026 Probing",)"
+    R"("category":"Misc Activity","created_time":1704067201,)"
+    R"("update_time":1704067210,"risk":1,"risk_class":"Low",)"
+    R"("tag":"Identified Threat","src_ips":["192.168.0.10"],"dst_ips":["8.8.8.8",)"
+    R"("1.1.1.1"])";
 
 TEST(AlarmJson, KeyOrderAndOmittedEmptyLists) {
   Fixture f;
@@ -99,10 +104,13 @@ TEST(AlarmJson, KeyOrderAndOmittedEmptyLists) {
   rv.rcvd_time = 1704067201123456789;
   rv.status = "finished";
   v.rules.push_back(rv);
-  EXPECT_EQ(
-      encode(v),
-      std::string(kHead) +
-          R"(,"networks":["192.168.0.0/16"],"rules":[{"name":"ICMP Ping","stage":1,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":1,"from":"HOME_NET","to":"ANY","type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":1,"timeout":0,"start_time":1704067200,"end_time":1704067200,"rcvd_time":1704067201123456789,"status":"finished"}]})");
+  EXPECT_EQ(encode(v),
+            std::string(kHead) +
+                R"(,"networks":["192.168.0.0/16"],"rules":[{"name":"ICMP Ping","stage":1,)"
+                R"("plugin_id":1001,"plugin_sid":[2100384],"occurrence":1,"from":"HOME_NET",)"
+                R"("to":"ANY","type":"PluginRule","port_from":"ANY","port_to":"ANY",)"
+                R"("protocol":"ICMP","reliability":1,"timeout":0,"start_time":1704067200,)"
+                R"("end_time":1704067200,"rcvd_time":1704067201123456789,"status":"finished"}]})");
 }
 
 TEST(AlarmJson, IntelVulnerabilitiesAndCustomDataInOrder) {
@@ -111,10 +119,14 @@ TEST(AlarmJson, IntelVulnerabilitiesAndCustomDataInOrder) {
   f.vulns = {{"Nesd", "10.0.0.1:80", "CVE <x>"}, {"Nesd", "10.0.0.1:443", "y"}};
   f.custom = {{"icmp_type", "8"}, {"label & co", "a\"b"}};
   f.networks.clear();
-  EXPECT_EQ(
-      encode(f.view()),
-      std::string(kHead) +
-          R"(,"intel_hits":[{"provider":"Wise","term":"1.1.1.1","result":"alienvault.activity: Malicious Host"}],"vulnerabilities":[{"provider":"Nesd","term":"10.0.0.1:80","result":"CVE \u003cx\u003e"},{"provider":"Nesd","term":"10.0.0.1:443","result":"y"}],"custom_data":[{"label":"icmp_type","content":"8"},{"label":"label \u0026 co","content":"a\"b"}],"networks":[],"rules":[]})");
+  EXPECT_EQ(encode(f.view()),
+            std::string(kHead) +
+                R"(,"intel_hits":[{"provider":"Wise","term":"1.1.1.1",)"
+                R"("result":"alienvault.activity: Malicious Host"}],)"
+                R"("vulnerabilities":[{"provider":"Nesd","term":"10.0.0.1:80",)"
+                R"("result":"CVE \u003cx\u003e"},{"provider":"Nesd","term":"10.0.0.1:443",)"
+                R"("result":"y"}],"custom_data":[{"label":"icmp_type","content":"8"},)"
+                R"({"label":"label \u0026 co","content":"a\"b"}],"networks":[],"rules":[]})");
 }
 
 TEST(AlarmJson, NullListPointersAreOmittedOrEmpty) {
@@ -153,7 +165,12 @@ TEST(AlarmJson, TaxonomyRuleObjectExampleC) {
   v.rules.push_back(rv);
   const std::string json = encode(v);
   const std::string rules =
-      R"("rules":[{"name":"Dropped packets","stage":2,"plugin_id":0,"plugin_sid":null,"product":["Firewall"],"category":"Packet processing","subcategory":["Drop"],"occurrence":100,"from":"192.168.0.10","to":"ANY","type":"TaxonomyRule","port_from":"ANY","port_to":"ANY","protocol":"ANY","reliability":5,"timeout":300,"start_time":1704067200,"sticky_different":"SRC_IP"}]})";
+      R"("rules":[{"name":"Dropped packets","stage":2,"plugin_id":0,)"
+      R"("plugin_sid":null,"product":["Firewall"],"category":"Packet processing",)"
+      R"("subcategory":["Drop"],"occurrence":100,"from":"192.168.0.10","to":"ANY",)"
+      R"("type":"TaxonomyRule","port_from":"ANY","port_to":"ANY","protocol":"ANY",)"
+      R"("reliability":5,"timeout":300,"start_time":1704067200,)"
+      R"("sticky_different":"SRC_IP"}]})";
   ASSERT_GE(json.size(), rules.size());
   EXPECT_EQ(json.substr(json.size() - rules.size()), rules);
 }
@@ -196,8 +213,12 @@ TEST(AlarmJson, RuleOptionalFieldsOrderAndOmission) {
   v.rules.push_back(second);
   const std::string json = encode(v);
   EXPECT_NE(
-      json.find(
-          R"("rules":[{"name":"ICMP Ping","stage":1,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":1,"from":"HOME_NET","to":"ANY","type":"PluginRule","port_from":"ANY","port_to":"ANY","reliability":1,"timeout":0,"end_time":5,"status":"timeout","sticky_different":"CUSTOM_DATA2","custom_data1":"d1","custom_label1":"l1","custom_label2":"l2","custom_data3":"d3"},{"name":"ICMP Ping")"),
+      json.find(R"("rules":[{"name":"ICMP Ping","stage":1,"plugin_id":1001,)"
+                R"("plugin_sid":[2100384],"occurrence":1,"from":"HOME_NET","to":"ANY",)"
+                R"("type":"PluginRule","port_from":"ANY","port_to":"ANY","reliability":1,)"
+                R"("timeout":0,"end_time":5,"status":"timeout",)"
+                R"("sticky_different":"CUSTOM_DATA2","custom_data1":"d1","custom_label1":"l1",)"
+                R"("custom_label2":"l2","custom_data3":"d3"},{"name":"ICMP Ping")"),
       std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("custom_data1":"resolved","custom_label1":"l1")"), std::string::npos);
@@ -212,8 +233,8 @@ TEST(AlarmJson, GoEscaping) {
   AlarmView v = f.view();
   const std::string json = encode(v);
   EXPECT_NE(
-      json.find(
-          R"("src_ips":["a\u003cb\u003e","tab\there","nl\n","ctl\u0001","q\"\\","\u2028","bad\ufffd","ä"])"),
+      json.find(R"("src_ips":["a\u003cb\u003e","tab\there","nl\n","ctl\u0001","q\"\\","\u2028",)"
+                R"("bad\ufffd","ä"])"),
       std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("kingdom":"Reconnaissance \u0026 Probing")"), std::string::npos);

@@ -92,6 +92,11 @@ TEST(Assets, LoadErrorsAreFatalWithTheirMessage) {
   EXPECT_EQ(load_error(dir.path()), "Cannot initialize assets from " + d +
                                         ": Cannot find asset files in " + d + "/assets_*.json");
 
+  // A trailing slash on the directory is not repeated in the message.
+  EXPECT_EQ(load_error(dir.path() / ""), "Cannot initialize assets from " + d +
+                                             ": Cannot find asset files in " + d +
+                                             "/assets_*.json");
+
   dir.write("assets_a.json", R"({"assets":[{"name":"a","cidr":"10.0.0.0/8","value":1}]})");
   dir.write("assets_b.json", R"({"assets":[{"name":"b","cidr":"10.0.","value":1}]})");
   EXPECT_EQ(load_error(dir.path()),

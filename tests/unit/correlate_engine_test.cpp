@@ -61,7 +61,24 @@ class EngineTest : public ::testing::Test {
 // of the third rule object after its start_time.
 std::string example_a1(const std::string& id, std::string_view third = "") {
   return "{\"alarm_id\":\"" + id +
-         R"(","title":"Ping Flood from 192.168.0.10","status":"Open","kingdom":"Reconnaissance \u0026 Probing","category":"Misc Activity","created_time":1704067201,"update_time":1704067210,"risk":1,"risk_class":"Low","tag":"Identified Threat","src_ips":["192.168.0.10"],"dst_ips":["8.8.8.8","1.1.1.1"],"networks":["192.168.0.0/16"],"rules":[{"name":"ICMP Ping","stage":1,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":1,"from":"HOME_NET","to":"ANY","type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":1,"timeout":0,"start_time":1704067200,"end_time":1704067200,"rcvd_time":1704067201123456789,"status":"finished"},{"name":"ICMP Ping","stage":2,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":3,"from":"192.168.0.10","to":"ANY","type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":6,"timeout":600,"start_time":1704067200,"end_time":1704067209,"status":"finished"},{"name":"ICMP Ping","stage":3,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":10000,"from":"192.168.0.10","to":"ANY","type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":10,"timeout":3600,"start_time":1704067209)" +
+         R"(","title":"Ping Flood from 192.168.0.10","status":"Open",)"
+         R"("kingdom":"Reconnaissance \u0026 Probing","category":"Misc Activity",)"
+         R"("created_time":1704067201,"update_time":1704067210,"risk":1,)"
+         R"("risk_class":"Low","tag":"Identified Threat","src_ips":["192.168.0.10"],)"
+         R"("dst_ips":["8.8.8.8","1.1.1.1"],"networks":["192.168.0.0/16"],)"
+         R"("rules":[{"name":"ICMP Ping","stage":1,"plugin_id":1001,)"
+         R"("plugin_sid":[2100384],"occurrence":1,"from":"HOME_NET","to":"ANY",)"
+         R"("type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP",)"
+         R"("reliability":1,"timeout":0,"start_time":1704067200,"end_time":1704067200,)"
+         R"("rcvd_time":1704067201123456789,"status":"finished"},{"name":"ICMP Ping",)"
+         R"("stage":2,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":3,)"
+         R"("from":"192.168.0.10","to":"ANY","type":"PluginRule","port_from":"ANY",)"
+         R"("port_to":"ANY","protocol":"ICMP","reliability":6,"timeout":600,)"
+         R"("start_time":1704067200,"end_time":1704067209,"status":"finished"},)"
+         R"({"name":"ICMP Ping","stage":3,"plugin_id":1001,"plugin_sid":[2100384],)"
+         R"("occurrence":10000,"from":"192.168.0.10","to":"ANY","type":"PluginRule",)"
+         R"("port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":10,)"
+         R"("timeout":3600,"start_time":1704067209)" +
          std::string(third) + "}]}";
 }
 
@@ -166,10 +183,27 @@ TEST_F(EngineTest, ExampleBMediumAlarmWithCustomDataAndHostAsset) {
   const std::string id = alarm_id_of(links()[0]);
   EXPECT_EQ(links()[3], link_line(id, 2, "f4"));
   ASSERT_EQ(alarms().size(), 1u);
-  EXPECT_EQ(
-      alarms()[0],
-      "{\"alarm_id\":\"" + id +
-          R"(","title":"Ping Flood to Firewall","status":"Open","kingdom":"Reconnaissance \u0026 Probing","category":"Misc Activity","created_time":1709607601,"update_time":1709607607,"risk":3,"risk_class":"Medium","tag":"Identified Threat","src_ips":["203.0.113.7","203.0.113.8","198.51.100.2"],"dst_ips":["192.168.0.1"],"custom_data":[{"label":"icmp_type","content":"8"}],"networks":["192.168.0.0/16"],"rules":[{"name":"ICMP Ping","stage":1,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":1,"from":"ANY","to":"HOME_NET","type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":1,"timeout":0,"start_time":1709607600,"end_time":1709607600,"rcvd_time":1709607601000000000,"status":"finished"},{"name":"ICMP Ping","stage":2,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":3,"from":"ANY","to":"192.168.0.1","type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":6,"timeout":3600,"start_time":1709607600,"end_time":1709607606,"status":"finished"},{"name":"ICMP Ping","stage":3,"plugin_id":1001,"plugin_sid":[2100384],"occurrence":10000,"from":"ANY","to":"192.168.0.1","type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":10,"timeout":3600,"start_time":1709607606}]})");
+  EXPECT_EQ(alarms()[0],
+            "{\"alarm_id\":\"" + id +
+                R"(","title":"Ping Flood to Firewall","status":"Open",)"
+                R"("kingdom":"Reconnaissance \u0026 Probing","category":"Misc Activity",)"
+                R"("created_time":1709607601,"update_time":1709607607,"risk":3,)"
+                R"("risk_class":"Medium","tag":"Identified Threat","src_ips":["203.0.113.7",)"
+                R"("203.0.113.8","198.51.100.2"],"dst_ips":["192.168.0.1"],)"
+                R"("custom_data":[{"label":"icmp_type","content":"8"}],)"
+                R"("networks":["192.168.0.0/16"],"rules":[{"name":"ICMP Ping","stage":1,)"
+                R"("plugin_id":1001,"plugin_sid":[2100384],"occurrence":1,"from":"ANY",)"
+                R"("to":"HOME_NET","type":"PluginRule","port_from":"ANY","port_to":"ANY",)"
+                R"("protocol":"ICMP","reliability":1,"timeout":0,"start_time":1709607600,)"
+                R"("end_time":1709607600,"rcvd_time":1709607601000000000,"status":"finished"},)"
+                R"({"name":"ICMP Ping","stage":2,"plugin_id":1001,"plugin_sid":[2100384],)"
+                R"("occurrence":3,"from":"ANY","to":"192.168.0.1","type":"PluginRule",)"
+                R"("port_from":"ANY","port_to":"ANY","protocol":"ICMP","reliability":6,)"
+                R"("timeout":3600,"start_time":1709607600,"end_time":1709607606,)"
+                R"("status":"finished"},{"name":"ICMP Ping","stage":3,"plugin_id":1001,)"
+                R"("plugin_sid":[2100384],"occurrence":10000,"from":"ANY","to":"192.168.0.1",)"
+                R"("type":"PluginRule","port_from":"ANY","port_to":"ANY","protocol":"ICMP",)"
+                R"("reliability":10,"timeout":3600,"start_time":1709607606}]})");
 }
 
 TEST_F(EngineTest, AlarmSettingsAreUsed) {
@@ -535,14 +569,15 @@ TEST_F(EngineTest, ReferencesResolvedFromTheFirstEvent) {
   ASSERT_EQ(alarms().size(), 1u);  // 5*5*2/25 = 2
   const std::string rec = alarms()[0];
   // r2: from/to from E's IPs, port_to from E's port, custom_data1 "" (r1 had "", not ANY).
-  EXPECT_TRUE(contains(
-      rec,
-      R"({"name":"r2","stage":2,"plugin_id":7,"plugin_sid":[1],"occurrence":1,"from":"192.168.1.5","to":"8.8.8.8","type":"PluginRule","port_from":"ANY","port_to":"53","reliability":5,"timeout":100,"start_time":1704067200})"))
+  EXPECT_TRUE(
+      contains(rec, R"({"name":"r2","stage":2,"plugin_id":7,"plugin_sid":[1],"occurrence":1,)"
+                    R"("from":"192.168.1.5","to":"8.8.8.8","type":"PluginRule","port_from":"ANY",)"
+                    R"("port_to":"53","reliability":5,"timeout":100,"start_time":1704067200})"))
       << rec;
   // r3.from -> r2.from, already resolved.
-  EXPECT_TRUE(contains(
-      rec,
-      R"({"name":"r3","stage":3,"plugin_id":7,"plugin_sid":[1],"occurrence":1,"from":"192.168.1.5","to":"ANY","type":"PluginRule")"))
+  EXPECT_TRUE(contains(rec,
+                       R"({"name":"r3","stage":3,"plugin_id":7,"plugin_sid":[1],"occurrence":1,)"
+                       R"("from":"192.168.1.5","to":"ANY","type":"PluginRule")"))
       << rec;
   // r1 keeps its values (no all_rules_always_active).
   EXPECT_TRUE(contains(rec, R"("from":"HOME_NET","to":"ANY")"));
@@ -562,9 +597,9 @@ TEST_F(EngineTest, ReferenceToAnyCustomDataTakesTheEventValue) {
   const std::string id = alarm_id_of(links()[0]);
   ASSERT_EQ(alarms().size(), 1u);
   const std::string rec = alarms()[0];
-  EXPECT_TRUE(contains(
-      rec,
-      R"("port_to":"53","reliability":5,"timeout":100,"start_time":1704067200,"custom_data1":"q1"})"))
+  EXPECT_TRUE(contains(rec,
+                       R"("port_to":"53","reliability":5,"timeout":100,"start_time":1704067200,)"
+                       R"("custom_data1":"q1"})"))
       << rec;
   // Stage 2 now requires q1: "zz" does not match it (and starts a backlog of its own).
   feed(reference_event("F", "192.168.1.5", T + 1, "zz"), T + 2);
@@ -580,12 +615,12 @@ TEST_F(EngineTest, ReferenceCopiesACidrVerbatim) {
   feed(reference_event("E", "192.168.1.5", T), T + 1);
   const std::string id = alarm_id_of(links()[0]);
   ASSERT_EQ(alarms().size(), 1u);
-  EXPECT_TRUE(contains(
-      alarms()[0],
-      R"("name":"r2","stage":2,"plugin_id":7,"plugin_sid":[1],"occurrence":1,"from":"192.168.0.0/16")"));
-  EXPECT_TRUE(contains(
-      alarms()[0],
-      R"("name":"r3","stage":3,"plugin_id":7,"plugin_sid":[1],"occurrence":1,"from":"192.168.0.0/16")"));
+  EXPECT_TRUE(contains(alarms()[0],
+                       R"("name":"r2","stage":2,"plugin_id":7,"plugin_sid":[1],"occurrence":1,)"
+                       R"("from":"192.168.0.0/16")"));
+  EXPECT_TRUE(contains(alarms()[0],
+                       R"("name":"r3","stage":3,"plugin_id":7,"plugin_sid":[1],"occurrence":1,)"
+                       R"("from":"192.168.0.0/16")"));
   // Stage 2 accepts any source in the /16.
   feed(reference_event("F", "192.168.7.7", T + 1), T + 2);
   EXPECT_EQ(links().back(), link_line(id, 2, "F"));
@@ -602,10 +637,10 @@ TEST_F(EngineTest, ForwardAndCustomDataReferences) {
      "from":"ANY","to":":3","port_from":":3","port_to":"ANY","custom_data1":":9",
      "custom_data2":"1:","custom_data3":":0","reliability":5,"timeout":100},
     {"name":"r3","stage":3,"type":"PluginRule","plugin_id":7,"plugin_sid":[1],"occurrence":1,
-     "from":"ANY","to":"HOME_NET","port_from":":2","port_to":"ANY","reliability":5,
-     "timeout":100},
+     "from":"ANY","to":"HOME_NET","port_from":":2","port_to":"ANY","custom_data1":"4:",
+     "reliability":5,"timeout":100},
     {"name":"r4","stage":4,"type":"PluginRule","plugin_id":7,"plugin_sid":[1],"occurrence":1,
-     "from":"ANY","to":"ANY","port_from":"ANY","port_to":"ANY","reliability":5,
+     "from":"ANY","to":"ANY","port_from":"ANY","port_to":"ANY","custom_data1":"w4","reliability":5,
      "timeout":100}]}]})"));
   Event e = ev("E", "10.0.0.1", "10.0.0.2", T);
   e.src_port = 1234;
@@ -616,12 +651,17 @@ TEST_F(EngineTest, ForwardAndCustomDataReferences) {
   // r2.to -> r3.to (HOME_NET, a later rule, unresolved) -> E.dst_ip; r2.port_from -> r3's
   // unresolved ":2", kept as text. custom_data1 ":9" and custom_data3 ":0" are out of range:
   // literal text. custom_data2 "1:" is a reference to r1 -> "v2".
-  EXPECT_TRUE(contains(
-      rec,
-      R"("from":"ANY","to":"10.0.0.2","type":"PluginRule","port_from":":2","port_to":"ANY","reliability":5,"timeout":100,"start_time":1704067200,"custom_data1":":9","custom_data2":"v2","custom_data3":":0"})"))
+  EXPECT_TRUE(contains(rec,
+                       R"("from":"ANY","to":"10.0.0.2","type":"PluginRule","port_from":":2",)"
+                       R"("port_to":"ANY","reliability":5,"timeout":100,"start_time":1704067200,)"
+                       R"("custom_data1":":9","custom_data2":"v2","custom_data3":":0"})"))
       << rec;
-  // r3.port_from -> r2.port_from, already resolved to ":2".
-  EXPECT_TRUE(contains(rec, R"("to":"HOME_NET","type":"PluginRule","port_from":":2")")) << rec;
+  // r3.port_from -> r2.port_from, already resolved to ":2"; r3.custom_data1 "4:" names the last
+  // rule, which is in range for custom data.
+  EXPECT_TRUE(contains(rec,
+                       R"("to":"HOME_NET","type":"PluginRule","port_from":":2","port_to":"ANY",)"
+                       R"("reliability":5,"timeout":100,"custom_data1":"w4"})"))
+      << rec;
   // ":2" never matches a port: stage 2 cannot complete.
   Event next = ev("F", "10.0.0.1", "10.0.0.2", T + 1);
   next.src_port = 1234;
@@ -735,6 +775,86 @@ TEST_F(EngineTest, ZeroAddressIsDroppedOnceAnotherIpArrives) {
   ASSERT_EQ(alarms().size(), 2u);
   EXPECT_TRUE(contains(alarms()[1], R"("src_ips":["10.0.0.1"],"dst_ips":["10.0.0.2"])"))
       << alarms()[1];
+}
+
+TEST_F(EngineTest, CustomDataPairsNeedLabelAndContentAndAreUnique) {
+  start(two_stage({.occ2 = 3}));
+  Event a = ev("a", "10.0.0.1", "8.8.8.8", T);
+  a.custom_label1 = "l1";
+  a.custom_data1 = "x";
+  a.custom_label2 = "l2";     // no content: skipped
+  a.custom_data3 = "orphan";  // no label: skipped
+  feed(a, T + 1);
+  ASSERT_EQ(alarms().size(), 1u);
+  EXPECT_TRUE(contains(alarms()[0], R"("custom_data":[{"label":"l1","content":"x"}],"networks")"))
+      << alarms()[0];
+  Event b = a;
+  b.event_id = "b";
+  b.custom_label2 = "l2";
+  b.custom_data2 = "y";
+  b.custom_label3 = "l1";  // same label, other content: a new pair
+  b.custom_data3 = "z";
+  feed(b, T + 2);
+  Event c = a;
+  c.event_id = "c";
+  feed(c, T + 3);
+  Event d = a;
+  d.event_id = "d";
+  feed(d, T + 4);  // completes stage 2
+  ASSERT_EQ(alarms().size(), 2u);
+  EXPECT_TRUE(contains(
+      alarms()[1], R"("custom_data":[{"label":"l1","content":"x"},{"label":"l2","content":"y"},)"
+                   R"({"label":"l1","content":"z"}],)"))
+      << alarms()[1];
+}
+
+TEST_F(EngineTest, OccurrenceZeroBehavesLikeOne) {
+  start(two_stage({.occ2 = 0}));
+  feed(ev("a", "10.0.0.1", "8.8.8.8", T), T + 1);
+  feed(ev("b", "10.0.0.1", "8.8.8.8", T + 1), T + 2);
+  EXPECT_EQ(links().size(), 2u);
+  EXPECT_EQ(engine_->backlog_count(), 0u);
+}
+
+// correlation.md §8 consequences: the timeout runs from event time, so replayed events expire at
+// the first tick unless minAlarmLifetime covers the lag.
+TEST_F(EngineTest, ReplayedEventsExpireAtTheFirstTick) {
+  start(two_stage({}));
+  feed(ev("a", "10.0.0.1", "8.8.8.8", T - 3600), T);
+  tick_at(T + 9);
+  EXPECT_EQ(engine_->backlog_count(), 1u);
+  tick_at(T + 10);
+  EXPECT_EQ(engine_->backlog_count(), 0u);
+
+  EngineOptions options;
+  options.min_alarm_lifetime_minutes = 60;
+  start(two_stage({}), dsiem::test::testing_assets(), options);
+  feed(ev("a", "10.0.0.1", "8.8.8.8", T - 3600), T);
+  tick_at(T + 90);
+  EXPECT_EQ(engine_->backlog_count(), 1u);  // T-3600+100 < T+90-3600? no
+  tick_at(T + 100);
+  EXPECT_EQ(engine_->backlog_count(), 1u);  // T-3500 < T-3500? no
+  tick_at(T + 110);
+  EXPECT_EQ(engine_->backlog_count(), 0u);
+}
+
+// BUG (minor): the quick filter of directives.md §4 passes an event when some taxonomy pair
+// lists event.product and has its category. DirectiveIndex::lookup skips the taxonomy lookup
+// when the event's product is empty, so a rule product list containing "" (accepted at load)
+// never sees plugin-carrying events without a product, which Go would correlate.
+TEST_F(EngineTest, QuickFilterTaxonomyPairWithEmptyProductItem) {
+  start(dsiem::test::directives_from_json(
+      R"({"directives":[{"id":3,"name":"tax","priority":5,"kingdom":"k","category":"c","rules":[
+    {"stage":1,"type":"TaxonomyRule","product":[""],"category":"drop","occurrence":1,
+     "from":"ANY","to":"ANY","port_from":"ANY","port_to":"ANY","reliability":5,"timeout":0},
+    {"stage":2,"type":"TaxonomyRule","product":[""],"category":"drop","occurrence":1,
+     "from":"ANY","to":"ANY","port_from":"ANY","port_to":"ANY","reliability":5,
+     "timeout":100}]}]})"));
+  Event e = ev("a", "10.0.0.1", "8.8.8.8", T);  // plugin 7/1, so valid without a product
+  e.category = "drop";
+  feed(e, T + 1);
+  EXPECT_EQ(links().size(), 1u);
+  EXPECT_EQ(engine_->backlog_count(), 1u);
 }
 
 TEST_F(EngineTest, TitleSubstitution) {
@@ -884,6 +1004,27 @@ TEST(Pipeline, ProcessesPushedEventsInOrder) {
         pipeline.push(std::make_shared<const Event>(make_event("z", "1.1.1.1", "2.2.2.2", T))));
     pipeline.stop();  // idempotent
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Config integers can be any int64: arithmetic on them wraps as Go's does instead of
+// overflowing (which would be undefined behaviour here).
+TEST_F(EngineTest, HugeConfigValuesWrapLikeGo) {
+  auto assets = std::make_shared<dsiem::config::Assets>();
+  assets->add_from_json(
+      R"({"assets":[{"name":"big","cidr":"10.0.0.0/8","value":9223372036854775807}]})", "test");
+  start(two_stage({.priority = 5, .rel1 = 10, .extra2 = R"(,"timeout":9223372036854775807)"}),
+        assets);
+  feed(ev("a", "10.0.0.1", "8.8.8.8", T), T + 1);
+  // 5 * 10 * INT64_MAX wraps to -50, so the risk is -2: no alarm record.
+  EXPECT_TRUE(alarms().empty());
+  EXPECT_EQ(engine_->backlog_count(), 1u);
+  // start_time + INT64_MAX wraps negative, so the backlog expires at its first check.
+  tick_at(T + 11);
+  EXPECT_EQ(engine_->backlog_count(), 0u);
 }
 
 }  // namespace

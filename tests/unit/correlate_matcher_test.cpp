@@ -165,11 +165,9 @@ TEST(AddressMatch, Ipv6ItemWithoutPrefixGetsSlash32) {
   EXPECT_TRUE(from_matches("2001:db8::1/128", "2001:db8::1"));
 }
 
-// BUG: an IPv4-mapped event IP ("::ffff:10.0.0.1") must match IPv4 rule networks, as in Go
-// (ParseCIDR(ip+"/32") then IPNet.Contains, which applies To4()). The matcher builds the term with
-// Cidr::parse(ip + "/32", &addr), and Cidr::parse hands back the IPv6 form of a mapped address
-// when the prefix is < 96, so the term never lies in an IPv4 network. HOME_NET (which parses the
-// IP directly) already treats it as IPv4, so "HOME_NET" and "10.0.0.0/8" disagree.
+// Regression (reported as a bug): an IPv4-mapped event IP ("::ffff:10.0.0.1") must match IPv4
+// rule networks, as in Go (ParseCIDR(ip+"/32") then IPNet.Contains, which applies To4()), and
+// agree with HOME_NET, which already treats it as IPv4.
 TEST(AddressMatch, Ipv4MappedEventIpMatchesIpv4Items) {
   EXPECT_TRUE(from_matches("HOME_NET", "::ffff:10.0.0.1"));
   EXPECT_TRUE(from_matches("10.0.0.0/8", "::ffff:10.0.0.1"));

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "dsiem/common/text.h"
 #include "dsiem/http/router.h"
 #include "dsiem/http/util.h"
 
@@ -291,17 +292,6 @@ TEST(HttpUtilTest, EscapePath) {
   EXPECT_EQ(escape_path("/a?b#c%d"), "/a%3Fb%23c%25d");
   EXPECT_EQ(escape_path("/x-_.~:@!$&'()*+,;="), "/x-_.~:@!$&'()*+,;=");
   EXPECT_EQ(escape_path("/\xC3\xA9"), "/%C3%A9");
-}
-
-TEST(HttpUtilTest, GoJsonQuote) {
-  EXPECT_EQ(go_json_quote("a.json"), "\"a.json\"");
-  EXPECT_EQ(go_json_quote("q\"b\\n\n\t\x01"), "\"q\\\"b\\\\n\\n\\t\\u0001\"");
-  EXPECT_EQ(go_json_quote("<&>"), "\"\\u003c\\u0026\\u003e\"");
-  EXPECT_EQ(go_json_quote("\xC3\xA9"), "\"\xC3\xA9\"");
-  EXPECT_EQ(go_json_quote("a\xFF"
-                          "b"),
-            "\"a\\ufffdb\"");
-  EXPECT_EQ(go_json_quote("\xE2\x80\xA8"), "\"\\u2028\"");
 }
 
 TEST(HttpUtilTest, GoQuote) {

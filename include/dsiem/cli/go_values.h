@@ -27,11 +27,4 @@ std::optional<std::vector<std::string>> parse_csv_record(std::string_view s,
 // strings.Fields: `s` split on runs of whitespace (how viper turns an env string into a list).
 std::vector<std::string> split_fields(std::string_view s);
 
-// strconv.Quote for the texts that appear in error messages.
-std::string go_quote(std::string_view s);
-
-// Appends `s` as a JSON string the way Go's encoding/json writes it (HTML-safe escaping, invalid
-// UTF-8 as \ufffd).
-void append_go_json_string(std::string& out, std::string_view s);
-
 }  // namespace dsiem::cli

@@ -24,9 +24,15 @@ void write(Level level, std::string_view msg, const Fields& fields = {});
 inline void debug(std::string_view msg, const Fields& f = {}) {
   if (debug_enabled()) write(Level::kDebug, msg, f);
 }
-inline void info(std::string_view msg, const Fields& f = {}) { write(Level::kInfo, msg, f); }
-inline void warn(std::string_view msg, const Fields& f = {}) { write(Level::kWarn, msg, f); }
-inline void error(std::string_view msg, const Fields& f = {}) { write(Level::kError, msg, f); }
+inline void info(std::string_view msg, const Fields& f = {}) {
+  write(Level::kInfo, msg, f);
+}
+inline void warn(std::string_view msg, const Fields& f = {}) {
+  write(Level::kWarn, msg, f);
+}
+inline void error(std::string_view msg, const Fields& f = {}) {
+  write(Level::kError, msg, f);
+}
 
 // Flushes buffered lines (at exit).
 void flush();

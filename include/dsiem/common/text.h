@@ -20,4 +20,8 @@ std::vector<std::string> split_list(std::string_view s);
 // Unicode simple lower-case of UTF-8 text (invalid bytes are kept).
 std::string to_lower(std::string_view s);
 
+// Go's strconv.Quote (the %q of error messages): printable text kept, C escapes, \xHH for
+// other bytes.
+std::string go_quote(std::string_view s);
+
 }  // namespace dsiem

@@ -23,7 +23,10 @@ class DirectiveIndex {
  private:
   struct PairHash {
     std::size_t operator()(const std::pair<int64_t, int64_t>& p) const {
-      return std::hash<int64_t>()(p.first * 1000003 ^ p.second);
+      // Unsigned arithmetic: event plugin fields can be any int64.
+      const auto a = static_cast<uint64_t>(p.first);
+      const auto b = static_cast<uint64_t>(p.second);
+      return std::hash<uint64_t>()(a * 0x9E3779B97F4A7C15ULL ^ b);
     }
   };
   std::unordered_map<std::pair<int64_t, int64_t>, std::vector<uint32_t>, PairHash> by_plugin_;

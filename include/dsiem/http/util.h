@@ -31,13 +31,4 @@ std::string clean_path(std::string_view p);
 // sub-delims, ':', '@' and '/', encodes every other byte.
 std::string escape_path(std::string_view p);
 
-// Encodes a string as a JSON string literal the way Go's encoding/json does: quotes, escapes
-// '"', '\\' and control characters, escapes '<', '>', '&', U+2028 and U+2029 as \uXXXX, and
-// replaces invalid UTF-8 bytes with \ufffd.
-std::string go_json_quote(std::string_view s);
-
-// Quotes a string like Go's strconv.Quote (%q): printable ASCII and valid UTF-8 stay as they
-// are, the usual C escapes, \xHH for other bytes.
-std::string go_quote(std::string_view s);
-
 }  // namespace dsiem::http

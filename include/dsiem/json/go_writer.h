@@ -13,6 +13,9 @@ namespace dsiem::json {
 // \u0026, U+2028 and U+2029 as \u2028 \u2029, and each invalid UTF-8 byte as \ufffd.
 void append_string(std::string& out, std::string_view s);
 
+// append_string into a new string.
+std::string quote(std::string_view s);
+
 void append_int(std::string& out, int64_t v);
 void append_uint(std::string& out, uint64_t v);
 

@@ -4,10 +4,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "dsiem/common/clock.h"
 #include "dsiem/event/event.h"
@@ -48,8 +51,9 @@ class EventIngest {
  private:
   void handle(http::Request&& req, http::Responder respond);
   void admit(std::shared_ptr<std::string> body, http::Responder respond);
-  void try_hand_over(std::shared_ptr<event::Event> e, int64_t deadline_ns,
-                     http::Responder respond);
+  void try_hand_over(std::shared_ptr<event::Event> e, int64_t deadline_ns, http::Responder respond);
+  // A timer on the ingest's thread that stop() can cancel.
+  std::shared_ptr<boost::asio::steady_timer> make_timer();
 
   const Clock& clock_;
   EpsLimiter& limiter_;
@@ -58,6 +62,8 @@ class EventIngest {
   std::atomic<uint64_t> conn_counter_{0};
   std::atomic<uint64_t> window_requests_{0};
   std::atomic<bool> stopped_{false};
+  std::mutex waiting_mu_;
+  std::unordered_set<boost::asio::steady_timer*> waiting_;
   boost::asio::io_context timers_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
