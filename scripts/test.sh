@@ -11,7 +11,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bash "$REPO_ROOT/scripts/install-deps.sh"
 
 echo "==> Release build (build/)"
-configure_build "$REPO_ROOT/build" -DCMAKE_BUILD_TYPE=Release -DDSIEM_BUILD_TESTS=ON
+configure_build "$REPO_ROOT/build" -DCMAKE_BUILD_TYPE=Release -DDSIEM_BUILD_TESTS=ON \
+  -DDSIEM_BUILD_BENCH=ON
 cmake --build "$REPO_ROOT/build" -j "$JOBS"
 
 echo "==> Tests (Release)"

@@ -96,12 +96,23 @@ struct Engine::Backlog {
   std::vector<alarm::LookupResult> intel_hits;
   std::vector<alarm::LookupResult> vulnerabilities;
   bool deleting = false;
+  // Where the backlog sits in its directive's lookup lists (see DirectiveState).
+  std::vector<Backlog*>* list = nullptr;
+  std::size_t slot = 0;
+  // The address map holding `list`, if any, and the key, to drop a bucket once empty.
+  std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash>* bucket_map = nullptr;
+  IpAddress bucket_key;
 };
 
 struct Engine::DirectiveState {
   config::Directive directive;
   std::vector<Conditions> conditions;              // per rule, as written (no references resolved)
-  std::vector<std::unique_ptr<Backlog>> backlogs;  // live ones, in creation order
+  std::unordered_map<uint64_t, std::unique_ptr<Backlog>> backlogs;  // live ones, by seq
+  // Live backlogs by what their current stage can match: a stage whose from (or else to) is one
+  // host is found through that address, every other one is always offered the event.
+  std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash> by_src;
+  std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash> by_dst;
+  std::vector<Backlog*> unkeyed;
   struct Guard {
     uint32_t count = 0;
     std::string backlog_id;
@@ -145,11 +156,21 @@ void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
   const event::Event& e = *in.event;
   bool found = false;
   if (!d.backlogs.empty()) {
-    // offer() may delete a backlog (last stage reached): iterate over a stable snapshot.
-    std::vector<Backlog*> snapshot;
-    snapshot.reserve(d.backlogs.size());
-    for (auto& b : d.backlogs) snapshot.push_back(b.get());
-    for (Backlog* b : snapshot) {
+    // offer() may delete or re-file a backlog: iterate over a snapshot of the candidates.
+    std::vector<Backlog*>& candidates = candidates_;
+    candidates.assign(d.unkeyed.begin(), d.unkeyed.end());
+    if (in.src_term) {
+      if (auto it = d.by_src.find(*in.src_term); it != d.by_src.end()) {
+        candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+      }
+    }
+    if (in.dst_term) {
+      if (auto it = d.by_dst.find(*in.dst_term); it != d.by_dst.end()) {
+        candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+      }
+    }
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      Backlog* b = candidates[i];
       if (!b->deleting && offer(*b, in)) found = true;
     }
   }
@@ -276,7 +297,8 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
 
   log::info("Creating new backlog", {.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id});
   if (d.backlogs.empty()) ++active_directives_;
-  d.backlogs.push_back(std::move(owned));
+  d.backlogs.emplace(b.seq, std::move(owned));
+  file_backlog(d, b);
   by_seq_[b.seq] = &b;
   ++live_backlogs_;
   timers_.push({clock_.now_ns() + kExpiryCheckInterval, b.seq});
@@ -324,6 +346,8 @@ void Engine::process_matched(Backlog& b, std::size_t idx, const event::Event& e,
     return;
   }
   b.current = idx + 1;
+  unfile_backlog(b);
+  file_backlog(*b.owner, b);
   b.stages[b.current].start_time = ts;
   b.status_time = clock_.now_seconds();
   upsert_alarm(b, true);
@@ -393,15 +417,52 @@ void Engine::remove_backlog(Backlog& b, std::string_view) {
   b.deleting = true;
   log::info("backlog manager removing backlog in < 10s",
             {.directive = b.owner->directive.id, .backlog = b.id});
-  auto& list = b.owner->backlogs;
-  auto it = std::find_if(list.begin(), list.end(), [&b](const auto& p) { return p.get() == &b; });
-  if (it == list.end()) return;
-  std::unique_ptr<Backlog> owned = std::move(*it);
-  list.erase(it);
-  if (list.empty()) --active_directives_;
+  auto& owned_backlogs = b.owner->backlogs;
+  auto it = owned_backlogs.find(b.seq);
+  if (it == owned_backlogs.end()) return;
+  std::unique_ptr<Backlog> owned = std::move(it->second);
+  owned_backlogs.erase(it);
+  unfile_backlog(b);
+  if (owned_backlogs.empty()) --active_directives_;
   by_seq_.erase(b.seq);
   --live_backlogs_;
   graveyard_.push_back({clock_.now_ns() + kDeletionGrace, std::move(owned)});
+}
+
+void Engine::file_backlog(DirectiveState& d, Backlog& b) {
+  const Conditions& cond = b.stages[b.current].cond;
+  std::vector<Backlog*>* list = &d.unkeyed;
+  // Only a stage whose non-matching events leave no trace can be skipped for them:
+  // all_rules_always_active also tries earlier stages, and PLUGIN_SID is recorded before the
+  // address check (gaps A5).
+  if (!d.directive.all_rules_always_active && cond.sticky != StickyField::kPluginSid) {
+    auto* map = &d.by_src;
+    auto ip = cond.from.single_host();
+    if (!ip) {
+      map = &d.by_dst;
+      ip = cond.to.single_host();
+    }
+    if (ip) {
+      list = &(*map)[*ip];
+      b.bucket_map = map;
+      b.bucket_key = *ip;
+    }
+  }
+  b.list = list;
+  b.slot = list->size();
+  list->push_back(&b);
+}
+
+void Engine::unfile_backlog(Backlog& b) {
+  if (!b.list) return;
+  std::vector<Backlog*>& list = *b.list;
+  Backlog* last = list.back();
+  list[b.slot] = last;
+  last->slot = b.slot;
+  list.pop_back();
+  if (list.empty() && b.bucket_map) b.bucket_map->erase(b.bucket_key);
+  b.list = nullptr;
+  b.bucket_map = nullptr;
 }
 
 void Engine::release_guard(DirectiveState& d, const Backlog& b) {

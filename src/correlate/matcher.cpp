@@ -122,6 +122,13 @@ bool AddressCondition::matches(bool home, const std::optional<IpAddress>& term) 
   return result;
 }
 
+std::optional<IpAddress> AddressCondition::single_host() const {
+  if (kind_ != Kind::kList || items_.size() != 1) return std::nullopt;
+  const Item& item = items_.front();
+  if (item.negated || !item.network || !item.network->is_host()) return std::nullopt;
+  return item.network->network;
+}
+
 StringListCondition StringListCondition::compile(std::string_view value) {
   StringListCondition c;
   for (std::string item : split_list(value)) {

@@ -1028,3 +1028,33 @@ TEST_F(EngineTest, HugeConfigValuesWrapLikeGo) {
 }
 
 }  // namespace
+
+namespace {
+
+// A stage pinned to one source is looked up by that source, yet an event from another source
+// must still reach it when it records PLUGIN_SID before the address check (gaps A5).
+TEST_F(EngineTest, PluginSidPoisoningReachesSourcePinnedStages) {
+  start(two_stage({.occ2 = 2, .extra2 = R"(,"plugin_sid":[2,3],"sticky_different":"PLUGIN_SID")"}));
+  feed(ev("c", "10.0.0.1", "1.1.1.1", T), T);
+  const std::string id = alarm_id_of(links()[0]);
+  feed(ev("other-src", "10.0.0.9", "1.1.1.1", T + 1, 2), T + 1);  // no match, records sid 2
+  feed(ev("repeat", "10.0.0.1", "1.1.1.1", T + 2, 2), T + 2);     // sid 2 not new: discarded
+  feed(ev("new", "10.0.0.1", "1.1.1.1", T + 3, 3), T + 3);        // sid 3 counts
+  EXPECT_EQ(links(), (Strings{link_line(id, 1, "c"), link_line(id, 2, "new")}));
+}
+
+// Stages pinned by ":1" find their events through the source or destination they were pinned
+// to; events for other addresses neither count nor disturb them.
+TEST_F(EngineTest, PinnedStagesOnlySeeTheirAddresses) {
+  start(two_stage({.occ2 = 2, .extra2 = R"(,"from":"ANY","to":":1")", .sid2 = 2}));
+  feed(ev("c", "10.0.0.1", "1.1.1.1", T), T);
+  const std::string id = alarm_id_of(links()[0]);
+  feed(ev("x1", "10.0.0.1", "9.9.9.9", T + 1, 2), T + 1);  // other destination
+  feed(ev("y1", "10.0.0.7", "1.1.1.1", T + 2, 2), T + 2);  // pinned destination, any source
+  feed(ev("y2", "10.0.0.8", "1.1.1.1", T + 3, 2), T + 3);
+  EXPECT_EQ(links(),
+            (Strings{link_line(id, 1, "c"), link_line(id, 2, "y1"), link_line(id, 2, "y2")}));
+  EXPECT_EQ(engine_->backlog_count(), 0u);
+}
+
+}  // namespace

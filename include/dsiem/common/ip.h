@@ -37,4 +37,12 @@ struct Cidr {
 
 std::string to_string(const IpAddress& ip);
 
+struct IpAddressHash {
+  std::size_t operator()(const IpAddress& ip) const {
+    uint64_t h = ip.v4 ? 0x9E3779B97F4A7C15ULL : 0xC2B2AE3D27D4EB4FULL;
+    for (uint8_t b : ip.bytes) h = (h ^ b) * 0x100000001B3ULL;
+    return static_cast<std::size_t>(h);
+  }
+};
+
 }  // namespace dsiem

@@ -67,6 +67,9 @@ class Engine {
   void upsert_alarm(Backlog& b, bool lookups);
   void remove_backlog(Backlog& b, std::string_view reason_log);
   void release_guard(DirectiveState& d, const Backlog& b);
+  // Adds / removes a live backlog to / from its directive's lookup list for its current stage.
+  void file_backlog(DirectiveState& d, Backlog& b);
+  void unfile_backlog(Backlog& b);
   void sweep_graveyard(int64_t now_ns);
 
   std::shared_ptr<const config::Assets> assets_;
@@ -93,7 +96,7 @@ class Engine {
     std::unique_ptr<Backlog> backlog;
   };
   std::vector<Buried> graveyard_;
-  std::vector<const DirectiveState*> scratch_;
+  std::vector<Backlog*> candidates_;
 };
 
 }  // namespace dsiem::correlate

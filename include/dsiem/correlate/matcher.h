@@ -35,6 +35,9 @@ class AddressCondition {
  public:
   static AddressCondition compile(std::string_view value);
   bool matches(bool home, const std::optional<IpAddress>& term) const;
+  // The address when the condition is exactly one positive single-host item: then it matches
+  // exactly the events whose term equals that address.
+  std::optional<IpAddress> single_host() const;
 
  private:
   enum class Kind { kAny, kHomeNet, kNotHomeNet, kList };
