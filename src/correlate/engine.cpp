@@ -106,7 +106,7 @@ struct Engine::Backlog {
 
 struct Engine::DirectiveState {
   config::Directive directive;
-  std::vector<Conditions> conditions;              // per rule, as written (no references resolved)
+  std::vector<Conditions> conditions;  // per rule, as written (no references resolved)
   std::unordered_map<uint64_t, std::unique_ptr<Backlog>> backlogs;  // live ones, by seq
   // Live backlogs by what their current stage can match: a stage whose from (or else to) is one
   // host is found through that address, every other one is always offered the event.
