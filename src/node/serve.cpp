@@ -12,8 +12,11 @@
 #include <thread>
 
 #include "dsiem/alarm/file_writer.h"
+#include "dsiem/bus/event_publisher.h"
+#include "dsiem/bus/nats_connection.h"
 #include "dsiem/common/clock.h"
 #include "dsiem/common/log.h"
+#include "dsiem/common/text.h"
 #include "dsiem/config/assets.h"
 #include "dsiem/config/directive.h"
 #include "dsiem/config/lookup_sources.h"
@@ -21,6 +24,7 @@
 #include "dsiem/http/config_routes.h"
 #include "dsiem/http/server.h"
 #include "dsiem/http/static_files.h"
+#include "dsiem/node/config_pull.h"
 #include "dsiem/node/event_ingest.h"
 #include "dsiem/node/overload.h"
 #include "dsiem/ops/counters.h"
@@ -150,17 +154,34 @@ class Housekeeping {
   std::thread thread_;
 };
 
-int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
-                   const sigset_t& signals) {
-  const auto configs = base / "configs";
-  const auto logs = base / "logs";
-  const Clock& clock = SystemClock::instance();
-
+// The correlating half shared by standalone and cluster-backend nodes: assets, directives, the
+// output files and the sharded pipeline (overview.md §6 step 9).
+struct Correlator {
   std::shared_ptr<const config::Assets> assets;
-  std::vector<config::Directive> directives;
   std::unique_ptr<alarm::FileWriter> writer;
+  std::unique_ptr<correlate::Pipeline> pipeline;
+
+  // Queues `e` for correlation unless its source is whitelisted (dropped, as accepted).
+  bool push(const std::shared_ptr<event::Event>& e) {
+    if (assets->is_whitelisted(e->src_ip)) {
+      log::debug("Skipping event, Source IP " + e->src_ip + " is whitelisted.");
+      return true;
+    }
+    return pipeline->push(e);
+  }
+  void stop() {
+    if (pipeline) pipeline->stop();
+    if (writer) writer->stop();
+  }
+};
+
+Correlator start_correlator(const cli::Settings& s, const std::filesystem::path& base,
+                            const Clock& clock, correlate::OverloadSignal on_overload) {
+  const auto configs = base / "configs";
+  Correlator c;
+  std::vector<config::Directive> directives;
   try {
-    assets = std::make_shared<const config::Assets>(config::Assets::load(configs));
+    c.assets = std::make_shared<const config::Assets>(config::Assets::load(configs));
     config::load_lookup_sources(configs, config::LookupKind::kIntel);
     config::load_lookup_sources(configs, config::LookupKind::kVuln);
     config::DirectiveSet set;
@@ -175,19 +196,14 @@ int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
     log::info("Successfully Loaded " + std::to_string(set.directives.size()) + "/" +
               std::to_string(set.total) + " defined directives.");
     directives = std::move(set.directives);
-    try {
-      writer = std::make_unique<alarm::FileWriter>(logs);
-    } catch (const std::exception& e) {
-      throw StartupError(std::string("Cannot initialize alarm: ") + e.what());
-    }
   } catch (const config::ConfigError& e) {
     throw StartupError(e.what());
   }
-
-  OverloadFlag flag;
-  OverloadHysteresis hysteresis(s.hold_duration, clock, [&flag](bool v) { flag.receive(v); });
-  EpsLimiter limiter(s.max_eps, s.min_eps, clock);
-
+  try {
+    c.writer = std::make_unique<alarm::FileWriter>(base / "logs");
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("Cannot initialize alarm: ") + e.what());
+  }
   correlate::Pipeline::Options popts;
   popts.shards = default_shards();
   popts.capacity = s.max_queue > 0 ? static_cast<std::size_t>(s.max_queue) * 2 : 0;
@@ -198,65 +214,218 @@ int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
   popts.engine.alarm.med_risk_min = s.med_risk_min;
   popts.engine.alarm.med_risk_max = s.med_risk_max;
   // Outputs exist before the first event can arrive (gaps A10).
-  correlate::Pipeline pipeline(std::move(directives), assets, clock, *writer, popts,
-                               [&hysteresis] { hysteresis.report(); });
+  c.pipeline = std::make_unique<correlate::Pipeline>(std::move(directives), c.assets, clock,
+                                                     *c.writer, popts, std::move(on_overload));
+  return c;
+}
+
+// Starts the HTTP server; a bind failure is a start-up error.
+std::unique_ptr<http::Server> start_server(const cli::Settings& s,
+                                           std::shared_ptr<const http::Router> router) {
+  http::ServerOptions sopts;
+  sopts.address = s.address;
+  sopts.port = static_cast<uint16_t>(s.port);
+  sopts.threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  auto server = std::make_unique<http::Server>(sopts, std::move(router));
+  try {
+    server->start();
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("Cannot start server: ") + e.what());
+  }
+  log::info("Server listening on " + s.address + ":" + std::to_string(server->port()));
+  return server;
+}
+
+// Blocks until SIGINT or SIGTERM; SIGHUP reopens the output files.
+void wait_for_stop(const sigset_t& signals, alarm::FileWriter* writer) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      if (writer) writer->reopen();
+      continue;
+    }
+    log::info(std::string("Received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+    return;
+  }
+}
+
+// The routes every mode serves besides its own.
+void add_common_routes(http::Router& router, const cli::Settings& s,
+                       const std::filesystem::path& base,
+                       std::shared_ptr<const ops::Counters> counters, std::function<bool()> ready) {
+  http::add_config_routes(router, base / "configs", s.writeable_config);
+  ops::add_debug_vars_route(router, std::move(counters));
+  ops::add_health_routes(router, std::move(ready));
+}
+
+int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
+                   const sigset_t& signals) {
+  const Clock& clock = SystemClock::instance();
+  OverloadFlag flag;
+  OverloadHysteresis hysteresis(s.hold_duration, clock, [&flag](bool v) { flag.receive(v); });
+  Correlator core = start_correlator(s, base, clock, [&hysteresis] { hysteresis.report(); });
   hysteresis.start();
+  EpsLimiter limiter(s.max_eps, s.min_eps, clock);
 
   std::atomic<bool> accepting{true};
   EventIngest ingest(
       clock, limiter,
-      [&](std::shared_ptr<event::Event> e) {
-        if (assets->is_whitelisted(e->src_ip)) {
-          log::debug("Skipping event, Source IP " + e->src_ip + " is whitelisted.");
-          return HandOver::kAccepted;
-        }
-        return pipeline.push(std::move(e)) ? HandOver::kAccepted : HandOver::kFull;
+      [&core](std::shared_ptr<event::Event> e) {
+        return core.push(e) ? HandOver::kAccepted : HandOver::kFull;
       },
       [&accepting] { return accepting.load(); });
 
   auto counters = std::make_shared<ops::Counters>();
   auto router = std::make_shared<http::Router>();
   ingest.add_routes(*router);
-  http::add_config_routes(*router, configs, s.writeable_config);
   http::add_static_route(*router, "/ui/", base / "web" / "dist");
-  ops::add_debug_vars_route(*router, counters);
-  ops::add_health_routes(*router, [&accepting] { return accepting.load(); });
-
-  http::ServerOptions sopts;
-  sopts.address = s.address;
-  sopts.port = static_cast<uint16_t>(s.port);
-  sopts.threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
-  http::Server server(sopts, router);
+  add_common_routes(*router, s, base, counters, [&accepting] { return accepting.load(); });
+  std::unique_ptr<http::Server> server;
   try {
-    server.start();
-  } catch (const std::exception& e) {
-    pipeline.stop();
-    writer->stop();
-    throw StartupError(std::string("Cannot start server: ") + e.what());
+    server = start_server(s, router);
+  } catch (...) {
+    core.stop();
+    throw;
   }
-  log::info("Server listening on " + s.address + ":" + std::to_string(server.port()));
-
   {
-    Housekeeping housekeeping({&hysteresis, &limiter, &flag, &ingest, &pipeline, counters.get()});
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&signals, &sig) != 0) continue;
-      if (sig == SIGHUP) {
-        writer->reopen();
-        continue;
-      }
-      log::info(std::string("Received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
-      break;
-    }
+    Housekeeping housekeeping(
+        {&hysteresis, &limiter, &flag, &ingest, core.pipeline.get(), counters.get()});
+    wait_for_stop(signals, core.writer.get());
     // Graceful stop (decisions.md §5): refuse new events, drain accepted ones, flush outputs.
     accepting.store(false);
     ingest.stop();
-    server.stop();
+    server->stop();
   }
-  pipeline.stop();
-  writer->stop();
-  log::info("dsiem stopped");
-  log::flush();
+  core.stop();
+  return 0;
+}
+
+// Reads an overload signal payload: the JSON booleans true / false.
+std::optional<bool> parse_overload(std::string_view payload) {
+  const std::string text = trim_space(payload);
+  if (text == "true") return true;
+  if (text == "false") return false;
+  return std::nullopt;
+}
+
+int run_frontend(const cli::Settings& s, const std::filesystem::path& base,
+                 const sigset_t& signals) {
+  const Clock& clock = SystemClock::instance();
+  std::unique_ptr<bus::NatsConnection> nats;
+  try {
+    nats = std::make_unique<bus::NatsConnection>(s.msq);
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("Cannot start dsiem: ") + e.what());
+  }
+  OverloadFlag flag;
+  nats->subscribe(bus::kOverloadSubject, [&flag](std::string_view payload) {
+    if (auto v = parse_overload(payload)) {
+      flag.receive(*v);
+    } else {
+      log::warn("ignoring overload signal that is not a JSON boolean: " + std::string(payload));
+    }
+  });
+  EpsLimiter limiter(s.max_eps, s.min_eps, clock);
+  bus::EventPublisher publisher(*nats);
+  std::atomic<bool> accepting{true};
+  // decisions.md §3: the port opens at once; events are refused (503) until NATS is connected.
+  auto ready = [&accepting, &nats] { return accepting.load() && nats->connected(); };
+  EventIngest ingest(
+      clock, limiter,
+      [&publisher](std::shared_ptr<event::Event> e) {
+        switch (publisher.offer(std::move(e))) {
+          case bus::EventPublisher::Offer::kQueued:
+            return HandOver::kAccepted;
+          case bus::EventPublisher::Offer::kFull:
+            return HandOver::kFull;
+          case bus::EventPublisher::Offer::kUnavailable:
+            break;
+        }
+        return HandOver::kUnavailable;
+      },
+      ready);
+
+  auto counters = std::make_shared<ops::Counters>();
+  auto router = std::make_shared<http::Router>();
+  ingest.add_routes(*router);
+  http::add_static_route(*router, "/ui/", base / "web" / "dist");
+  add_common_routes(*router, s, base, counters, ready);
+  auto server = start_server(s, router);
+  {
+    Housekeeping housekeeping({nullptr, &limiter, &flag, &ingest, nullptr, counters.get()});
+    wait_for_stop(signals, nullptr);
+    accepting.store(false);
+    ingest.stop();
+    server->stop();
+  }
+  publisher.stop();
+  return 0;
+}
+
+int run_backend(const cli::Settings& s, const std::filesystem::path& base,
+                const sigset_t& signals) {
+  const Clock& clock = SystemClock::instance();
+  try {
+    const auto files = pull_configs(s.frontend, s.node, base / "configs");
+    log::info("Pulled " + std::to_string(files.size()) + " config files from " + s.frontend);
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("Cannot start backend worker process: ") + e.what());
+  }
+  std::unique_ptr<bus::NatsConnection> nats;
+  try {
+    nats = std::make_unique<bus::NatsConnection>(s.msq);
+  } catch (const std::exception& e) {
+    throw StartupError(std::string("Cannot start backend worker process: ") + e.what());
+  }
+  OverloadHysteresis hysteresis(s.hold_duration, clock, [&nats](bool v) {
+    const std::string err = nats->publish(bus::kOverloadSubject, v ? "true" : "false");
+    if (!err.empty()) log::warn("cannot publish overload signal: " + err);
+  });
+  Correlator core = start_correlator(s, base, clock, [&hysteresis] { hysteresis.report(); });
+  hysteresis.start();
+
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> subscribed{false};
+  std::atomic<uint64_t> undecodable{0};
+  nats->subscribe(bus::kEventsSubject, [&](std::string_view payload) {
+    auto e = std::make_shared<event::Event>();
+    std::string error;
+    if (!event::decode(payload, *e, &error)) {
+      undecodable.fetch_add(1);
+      log::warn("discarding undecodable event from NATS: " + error);
+      return;
+    }
+    // Back-pressure: hold the subscription while the pipeline is full; the client buffers.
+    while (!core.push(e)) {
+      if (stopping.load()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  subscribed.store(true);
+  auto ready = [&] { return subscribed.load() && !stopping.load() && nats->connected(); };
+
+  auto counters = std::make_shared<ops::Counters>();
+  auto router = std::make_shared<http::Router>();
+  add_common_routes(*router, s, base, counters, ready);
+  std::unique_ptr<http::Server> server;
+  try {
+    server = start_server(s, router);
+  } catch (...) {
+    stopping.store(true);
+    nats.reset();
+    core.stop();
+    throw;
+  }
+  {
+    Housekeeping housekeeping(
+        {&hysteresis, nullptr, nullptr, nullptr, core.pipeline.get(), counters.get()});
+    wait_for_stop(signals, core.writer.get());
+    stopping.store(true);
+    nats.reset();  // no more events; what was queued is still correlated below
+    server->stop();
+  }
+  core.stop();
   return 0;
 }
 
@@ -282,10 +451,17 @@ int serve(const cli::Settings& s) {
   if (!dump_warning.empty()) log::warn(dump_warning);
   log::info("Starting dsiem " + std::string(DSIEM_VERSION) + " in " + s.mode + " mode.");
   try {
-    if (s.mode != "standalone") {
-      throw StartupError("Cannot start dsiem: mode " + s.mode + " is not available in this build");
+    int code = 0;
+    if (s.mode == "cluster-frontend") {
+      code = run_frontend(s, base, signals);
+    } else if (s.mode == "cluster-backend") {
+      code = run_backend(s, base, signals);
+    } else {
+      code = run_standalone(s, base, signals);
     }
-    return run_standalone(s, base, signals);
+    log::info("dsiem stopped");
+    log::flush();
+    return code;
   } catch (const StartupError& e) {
     log::error(e.what());
     log::flush();
