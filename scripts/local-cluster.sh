@@ -166,7 +166,8 @@ wait_ready() {
   local name="$1" timeout="$2" deadline
   deadline=$((SECONDS + timeout))
   while ((SECONDS < deadline)); do
-    if ! running_pid "$name" >/dev/null; then
+    # kill -0 rather than running_pid: right after launch the child may not have exec'd yet
+    if ! kill -0 "$(<"$(pid_file "$name")")" 2>/dev/null; then
       say "$name exited during start-up; last lines of $(log_file "$name"):"
       tail -n 20 "$(log_file "$name")" 2>/dev/null | sed 's/^/  | /' || true
       return 1
@@ -181,28 +182,41 @@ wait_ready() {
   return 1
 }
 
-# stop_node NAME: SIGTERM, wait up to STOP_TIMEOUT seconds, then SIGKILL.
-stop_node() {
-  local name="$1" pid deadline
-  if ! pid="$(running_pid "$name")"; then
-    rm -f "$(pid_file "$name")"
-    return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
+# stop_nodes NAME...: SIGTERM to each, wait up to STOP_TIMEOUT seconds for all of them,
+# then SIGKILL the ones still running.
+stop_nodes() {
+  local name pid deadline names=() pids=()
+  for name in "$@"; do
+    if pid="$(running_pid "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      names+=("$name")
+      pids+=("$pid")
+    else
+      rm -f "$(pid_file "$name")"
+    fi
+  done
+  local i alive
   deadline=$((SECONDS + STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+  while ((SECONDS < deadline)); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      if kill -0 "$pid" 2>/dev/null; then
+        alive=1
+      fi
+    done
+    ((alive)) || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "$name (pid $pid) still running after ${STOP_TIMEOUT}s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + 5))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
-      sleep 0.1
-    done
-  fi
-  rm -f "$(pid_file "$name")"
-  say "stopped $name (pid $pid)"
+  for ((i = 0; i < ${#pids[@]}; i++)); do
+    name="${names[i]}"
+    pid="${pids[i]}"
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$name (pid $pid) still running after ${STOP_TIMEOUT}s, sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$(pid_file "$name")"
+    say "stopped $name (pid $pid)"
+  done
 }
 
 all_nodes() {
@@ -371,13 +385,10 @@ INFO
 }
 
 cmd_stop() {
-  local node nodes=()
-  mapfile -t nodes < <(all_nodes)
-  # backends first, then the frontend, then NATS
-  local i
-  for ((i = ${#nodes[@]} - 1; i >= 0; i--)); do
-    stop_node "${nodes[i]}"
-  done
+  # the backends together, then the frontend, then NATS
+  stop_nodes "${BACKENDS[@]}"
+  stop_nodes "$FRONTEND"
+  stop_nodes nats
 }
 
 cmd_status() {
