@@ -2,6 +2,8 @@
 
 #include <nats/nats.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <list>
 #include <mutex>
 #include <stdexcept>
@@ -33,6 +35,10 @@ struct NatsConnection::Impl {
   std::atomic<bool> connected{false};
   std::atomic<uint64_t> slow_consumer{0};
   std::mutex mu;
+  // The client reports the close on its own thread after Close() returns: the destructor waits
+  // for it, so no callback runs on a freed Impl.
+  std::condition_variable closed_cv;
+  bool closed = false;
   std::list<MessageHandler> handlers;  // stable addresses for the client callbacks
   std::list<natsSubscription*> subscriptions;
 
@@ -49,8 +55,12 @@ struct NatsConnection::Impl {
     log::info("Reconnected to NATS server");
   }
   static void on_closed(natsConnection* nc, void* closure) {
-    static_cast<Impl*>(closure)->connected.store(false);
+    auto* self = static_cast<Impl*>(closure);
+    self->connected.store(false);
     log::info("NATS connection closed. Reason: " + last_error(nc));
+    std::lock_guard lock(self->mu);
+    self->closed = true;
+    self->closed_cv.notify_all();
   }
   static void on_error(natsConnection*, natsSubscription* sub, natsStatus err, void* closure) {
     auto* self = static_cast<Impl*>(closure);
@@ -110,6 +120,10 @@ NatsConnection::NatsConnection(const std::string& url, int64_t reconnect_wait_ms
 NatsConnection::~NatsConnection() {
   if (impl_->nc) {
     natsConnection_Close(impl_->nc);
+    {
+      std::unique_lock lock(impl_->mu);
+      impl_->closed_cv.wait_for(lock, std::chrono::seconds(5), [this] { return impl_->closed; });
+    }
     for (natsSubscription* sub : impl_->subscriptions) natsSubscription_Destroy(sub);
     natsConnection_Destroy(impl_->nc);
   }
@@ -148,5 +162,7 @@ void NatsConnection::flush(int64_t timeout_ms) {
 uint64_t NatsConnection::slow_consumer_events() const {
   return impl_->slow_consumer.load();
 }
+
+void shutdown_client_library() { nats_CloseAndWait(5000); }
 
 }  // namespace dsiem::bus

@@ -454,8 +454,10 @@ int serve(const cli::Settings& s) {
     int code = 0;
     if (s.mode == "cluster-frontend") {
       code = run_frontend(s, base, signals);
+      bus::shutdown_client_library();
     } else if (s.mode == "cluster-backend") {
       code = run_backend(s, base, signals);
+      bus::shutdown_client_library();
     } else {
       code = run_standalone(s, base, signals);
     }
@@ -463,6 +465,7 @@ int serve(const cli::Settings& s) {
     log::flush();
     return code;
   } catch (const StartupError& e) {
+    if (s.mode != "standalone") bus::shutdown_client_library();
     log::error(e.what());
     log::flush();
     std::cerr << e.what() << std::endl;

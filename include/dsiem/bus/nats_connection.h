@@ -47,4 +47,8 @@ class NatsConnection {
   std::unique_ptr<Impl> impl_;
 };
 
+// Stops the client library's threads (waiting up to 5 s) once every connection is destroyed,
+// so none outlives the process's logging.
+void shutdown_client_library();
+
 }  // namespace dsiem::bus
