@@ -14,7 +14,6 @@ namespace dsiem::cli {
 namespace {
 
 constexpr char32_t kRuneError = 0xFFFD;
-constexpr char kHex[] = "0123456789abcdef";
 
 // utf8.DecodeRuneInString: the rune at the start of `s` and its length; an invalid or truncated
 // sequence gives (kRuneError, 1), exactly like Go, so that escaping matches byte for byte.

@@ -6,11 +6,7 @@
 #include <atomic>
 #include <fstream>
 #include <mutex>
-// GCC 12 reports a false -Wmaybe-uninitialized inside <regex> under -fsanitize builds.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <regex>
-#pragma GCC diagnostic pop
 #include <utility>
 
 #include "dsiem/common/text.h"
