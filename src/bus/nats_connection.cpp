@@ -163,6 +163,8 @@ uint64_t NatsConnection::slow_consumer_events() const {
   return impl_->slow_consumer.load();
 }
 
-void shutdown_client_library() { nats_CloseAndWait(5000); }
+void shutdown_client_library() {
+  nats_CloseAndWait(5000);
+}
 
 }  // namespace dsiem::bus
