@@ -13,69 +13,15 @@
 namespace dsiem::cli {
 namespace {
 
-constexpr char32_t kRuneError = 0xFFFD;
-
-// utf8.DecodeRuneInString: the rune at the start of `s` and its length; an invalid or truncated
-// sequence gives (kRuneError, 1), exactly like Go, so that escaping matches byte for byte.
-std::pair<char32_t, size_t> decode_rune(std::string_view s) {
-  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  if (s.empty()) return {kRuneError, 0};
-  const unsigned char b0 = b(0);
-  if (b0 < 0x80) return {b0, 1};
-  size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return {kRuneError, 1};
-  }
-  if (s.size() < len || b(1) < lo || b(1) > hi) return {kRuneError, 1};
-  for (size_t i = 2; i < len; ++i) {
-    if (b(i) < 0x80 || b(i) > 0xBF) return {kRuneError, 1};
-  }
-  char32_t r = b0 & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-  for (size_t i = 1; i < len; ++i) r = (r << 6) | (b(i) & 0x3F);
-  return {r, len};
-}
-
 size_t rune_count(std::string_view s) {
   size_t n = 0;
   while (!s.empty()) {
-    s.remove_prefix(decode_rune(s).second);
+    std::size_t len = 0;
+    decode_utf8(s, 0, len);
+    s.remove_prefix(len);
     ++n;
   }
   return n;
-}
-
-// unicode.IsSpace.
-bool is_go_space(char32_t r) {
-  switch (r) {
-    case '\t':
-    case '\n':
-    case '\v':
-    case '\f':
-    case '\r':
-    case ' ':
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return r >= 0x2000 && r <= 0x200A;
-  }
 }
 
 char lower(char c) {
@@ -296,8 +242,9 @@ std::vector<std::string> split_fields(std::string_view s) {
   std::string current;
   bool in_field = false;
   while (!s.empty()) {
-    const auto [r, size] = decode_rune(s);
-    const bool space = !(r == kRuneError && size == 1) && is_go_space(r);
+    std::size_t size = 0;
+    const int32_t r = decode_utf8(s, 0, size);
+    const bool space = r >= 0 && is_go_space(r);
     if (space) {
       if (in_field) out.push_back(std::move(current));
       current.clear();

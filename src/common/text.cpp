@@ -7,9 +7,6 @@
 
 namespace dsiem {
 
-namespace {
-
-// Decodes one UTF-8 code point at s[i]; returns -1 for an invalid sequence (length 1).
 int32_t decode_utf8(std::string_view s, std::size_t i, std::size_t& len) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   len = 1;
@@ -40,6 +37,8 @@ int32_t decode_utf8(std::string_view s, std::size_t i, std::size_t& len) {
   return cp;
 }
 
+namespace {
+
 void encode_utf8(int32_t cp, std::string& out) {
   if (cp < 0x80) {
     out.push_back(static_cast<char>(cp));
@@ -58,7 +57,9 @@ void encode_utf8(int32_t cp, std::string& out) {
   }
 }
 
-bool is_space_cp(int32_t cp) {
+}  // namespace
+
+bool is_go_space(int32_t cp) {
   switch (cp) {
     case '\t':
     case '\n':
@@ -80,6 +81,8 @@ bool is_space_cp(int32_t cp) {
   }
 }
 
+namespace {
+
 locale_t utf8_locale() {
   static const locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
   return loc;
@@ -89,7 +92,7 @@ locale_t utf8_locale() {
 
 bool is_space_at(std::string_view s, std::size_t i, std::size_t& len) {
   const int32_t cp = decode_utf8(s, i, len);
-  return cp >= 0 && is_space_cp(cp);
+  return cp >= 0 && is_go_space(cp);
 }
 
 std::string trim_space(std::string_view s) {

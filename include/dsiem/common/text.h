@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -7,6 +8,13 @@
 // Text rules of the rule language (directives.md §3, §5), shared by load-time validation and
 // run-time matching.
 namespace dsiem {
+
+// Go's utf8.DecodeRuneInString at s[i]: the code point, or -1 for an invalid or truncated
+// sequence, whose length is then 1 (as Go's RuneError). The length goes to `len`.
+int32_t decode_utf8(std::string_view s, std::size_t i, std::size_t& len);
+
+// Go's unicode.IsSpace.
+bool is_go_space(int32_t cp);
 
 // Go's unicode.IsSpace for the code point starting at s[i]; stores its byte length in `len`.
 bool is_space_at(std::string_view s, std::size_t i, std::size_t& len);
