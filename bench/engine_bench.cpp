@@ -65,7 +65,7 @@ std::vector<Directive> make_directives(int count) {
 
 std::shared_ptr<const dsiem::config::Assets> make_assets() {
   auto assets = std::make_shared<dsiem::config::Assets>();
-  assets->add_from_json(R"({"assets":[{"name":"10-Net","cidr":"10.0.0.0/8","value":3}]})", "bench");
+  assets->add_from_json(R"({"assets":[{"name":"10-Net","cidr":"10.0.0.0/8","value":3}]})");
   return assets;
 }
 

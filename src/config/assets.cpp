@@ -16,6 +16,34 @@ namespace {
 constexpr std::array<std::string_view, 1> kFileKeys = {"assets"};
 constexpr std::array<std::string_view, 4> kAssetKeys = {"name", "cidr", "value", "whitelisted"};
 
+// An asset as written, before its checks.
+struct RawAsset {
+  std::string name, cidr;
+  int64_t value = 0;
+  bool whitelisted = false;
+};
+
+RawAsset decode_asset(simdjson::dom::element item) {
+  RawAsset r;
+  json::for_each_field(item, kAssetKeys, "asset.NetworkAsset", [&r](int idx, auto f) {
+    switch (idx) {
+      case 0:
+        json::read_string(f, r.name, "NetworkAsset.name");
+        break;
+      case 1:
+        json::read_string(f, r.cidr, "NetworkAsset.cidr");
+        break;
+      case 2:
+        json::read_int(f, r.value, "NetworkAsset.value");
+        break;
+      case 3:
+        json::read_bool(f, r.whitelisted, "NetworkAsset.whitelisted");
+        break;
+    }
+  });
+  return r;
+}
+
 void upsert(std::vector<Asset>& set, Asset asset) {
   for (Asset& existing : set) {
     if (existing.cidr == asset.cidr) {
@@ -32,50 +60,19 @@ void Assets::add(Asset asset) {
   upsert(asset.whitelisted ? whitelist_ : assets_, std::move(asset));
 }
 
-void Assets::add_from_json(std::string_view json_text, std::string_view source) {
-  struct Raw {
-    std::string name, cidr;
-    int64_t value = 0;
-    bool whitelisted = false;
-  };
-  std::vector<Raw> raws;
+void Assets::add_from_json(std::string_view json_text) {
+  std::vector<RawAsset> raws;
   simdjson::dom::parser parser;
   try {
     auto root = json::parse(parser, json_text);
     json::for_each_field(root, kFileKeys, "asset.NetworkAssets", [&](int, auto v) {
-      raws.clear();
-      if (v.is_null()) return;
-      simdjson::dom::array arr;
-      if (v.get(arr) != simdjson::SUCCESS) {
-        throw json::DecodeError(
-            std::string("json: cannot unmarshal ") + std::string(json::kind_name(v)) +
-            " into Go struct field NetworkAssets.assets of type []asset.NetworkAsset");
-      }
-      for (auto item : arr) {
-        Raw r;
-        json::for_each_field(item, kAssetKeys, "asset.NetworkAsset", [&r](int idx, auto f) {
-          switch (idx) {
-            case 0:
-              json::read_string(f, r.name, "NetworkAsset.name");
-              break;
-            case 1:
-              json::read_string(f, r.cidr, "NetworkAsset.cidr");
-              break;
-            case 2:
-              json::read_int(f, r.value, "NetworkAsset.value");
-              break;
-            case 3:
-              json::read_bool(f, r.whitelisted, "NetworkAsset.whitelisted");
-              break;
-          }
-        });
-        raws.push_back(std::move(r));
-      }
+      json::read_array(v, raws, "NetworkAssets.assets", "[]asset.NetworkAsset",
+                       [](simdjson::dom::element item, RawAsset& r) { r = decode_asset(item); });
     });
   } catch (const json::DecodeError& e) {
-    throw ConfigError(std::string(source.empty() ? "" : "") + e.what());
+    throw ConfigError(e.what());
   }
-  for (Raw& r : raws) {
+  for (RawAsset& r : raws) {
     auto cidr = Cidr::parse(r.cidr);
     if (!cidr) throw ConfigError("invalid CIDR address: " + r.cidr);
     if (r.value == 0 || r.name.empty()) {
@@ -100,7 +97,7 @@ Assets Assets::load(const std::filesystem::path& configs_dir) {
     std::stringstream buf;
     buf << in.rdbuf();
     try {
-      assets.add_from_json(buf.str(), path.string());
+      assets.add_from_json(buf.str());
     } catch (const ConfigError& e) {
       throw ConfigError(prefix + e.what());
     }

@@ -156,21 +156,10 @@ Directive decode_directive(simdjson::dom::element el) {
       case 6:
         json::read_string(v, d.category, "Directive.category");
         break;
-      case 7: {
-        if (v.is_null()) {
-          d.rules.clear();
-          break;
-        }
-        simdjson::dom::array arr;
-        if (v.get(arr) != simdjson::SUCCESS) {
-          throw json::DecodeError(
-              std::string("json: cannot unmarshal ") + std::string(json::kind_name(v)) +
-              " into Go struct field Directive.rules of type []rule.DirectiveRule");
-        }
-        d.rules.clear();
-        for (auto item : arr) d.rules.push_back(decode_rule(item));
+      case 7:
+        json::read_array(v, d.rules, "Directive.rules", "[]rule.DirectiveRule",
+                         [](simdjson::dom::element item, Rule& r) { r = decode_rule(item); });
         break;
-      }
     }
   });
   return d;
@@ -336,15 +325,9 @@ std::vector<Directive> decode_directives(std::string_view json_text, std::string
   try {
     auto root = json::parse(parser, json_text);
     json::for_each_field(root, kFileKeys, "dsiem.Directives", [&](int, auto v) {
-      decoded.clear();
-      if (v.is_null()) return;
-      simdjson::dom::array arr;
-      if (v.get(arr) != simdjson::SUCCESS) {
-        throw json::DecodeError(std::string("json: cannot unmarshal ") +
-                                std::string(json::kind_name(v)) +
-                                " into Go struct field Directives.directives of type []Directive");
-      }
-      for (auto item : arr) decoded.push_back(decode_directive(item));
+      json::read_array(
+          v, decoded, "Directives.directives", "[]Directive",
+          [](simdjson::dom::element item, Directive& d) { d = decode_directive(item); });
     });
   } catch (const json::DecodeError& e) {
     throw ConfigError(std::string(source) + ": " + e.what());

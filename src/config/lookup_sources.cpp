@@ -20,6 +20,30 @@ struct KindInfo {
   std::string_view glob, list_key, word, known_plugin, error_prefix, loaded_text;
 };
 
+LookupSource decode_source(simdjson::dom::element item) {
+  LookupSource s;
+  json::for_each_field(item, kSourceKeys, "Source", [&s](int idx, auto f) {
+    switch (idx) {
+      case 0:
+        json::read_string(f, s.name, "Source.name");
+        break;
+      case 1:
+        json::read_string(f, s.type, "Source.type");
+        break;
+      case 2:
+        json::read_string(f, s.plugin, "Source.plugin");
+        break;
+      case 3:
+        json::read_bool(f, s.enabled, "Source.enabled");
+        break;
+      case 4:
+        json::read_string(f, s.config, "Source.config");
+        break;
+    }
+  });
+  return s;
+}
+
 KindInfo info(LookupKind kind) {
   if (kind == LookupKind::kIntel) {
     return {"intel_*.json",
@@ -54,36 +78,9 @@ std::vector<LookupSource> load_lookup_sources(const std::filesystem::path& confi
     try {
       auto root = json::parse(parser, text);
       json::for_each_field(root, file_keys, "xcorrelator.Sources", [&](int, auto v) {
-        sources.clear();
-        if (v.is_null()) return;
-        simdjson::dom::array arr;
-        if (v.get(arr) != simdjson::SUCCESS) {
-          throw json::DecodeError("json: cannot unmarshal " + std::string(json::kind_name(v)) +
-                                  " into Go struct field of type []Source");
-        }
-        for (auto item : arr) {
-          LookupSource s;
-          json::for_each_field(item, kSourceKeys, "Source", [&s](int idx, auto f) {
-            switch (idx) {
-              case 0:
-                json::read_string(f, s.name, "Source.name");
-                break;
-              case 1:
-                json::read_string(f, s.type, "Source.type");
-                break;
-              case 2:
-                json::read_string(f, s.plugin, "Source.plugin");
-                break;
-              case 3:
-                json::read_bool(f, s.enabled, "Source.enabled");
-                break;
-              case 4:
-                json::read_string(f, s.config, "Source.config");
-                break;
-            }
-          });
-          sources.push_back(std::move(s));
-        }
+        json::read_array(
+            v, sources, "Sources." + std::string(k.list_key), "[]Source",
+            [](simdjson::dom::element item, LookupSource& s) { s = decode_source(item); });
       });
     } catch (const json::DecodeError& e) {
       throw ConfigError(std::string(k.error_prefix) + path.string() + ": " + e.what());

@@ -581,21 +581,6 @@ std::string number_text(simdjson::dom::element v) {
   return text;
 }
 
-[[noreturn]] void throw_type_error(std::string_view value, std::string_view field,
-                                   std::string_view go_type) {
-  std::string msg = "json: cannot unmarshal ";
-  msg += value;
-  if (field.empty()) {
-    msg += " into Go value of type ";
-  } else {
-    msg += " into Go struct field ";
-    msg += field;
-    msg += " of type ";
-  }
-  msg += go_type;
-  throw DecodeError(msg);
-}
-
 // Go's equalFoldRight for an ASCII field name: ASCII letters match either case, and the
 // non-ASCII runes that fold to ASCII letters (U+017F long s, U+212A Kelvin) match s and k.
 bool equal_fold(std::string_view name, std::string_view key) {
@@ -625,6 +610,21 @@ bool equal_fold(std::string_view name, std::string_view key) {
 }
 
 }  // namespace
+
+[[noreturn]] void throw_type_error(std::string_view value, std::string_view field,
+                                   std::string_view go_type) {
+  std::string msg = "json: cannot unmarshal ";
+  msg += value;
+  if (field.empty()) {
+    msg += " into Go value of type ";
+  } else {
+    msg += " into Go struct field ";
+    msg += field;
+    msg += " of type ";
+  }
+  msg += go_type;
+  throw DecodeError(msg);
+}
 
 simdjson::dom::element parse(simdjson::dom::parser& parser, std::string_view text) {
   if (parser.max_depth() < kGoMaxDepth) {
@@ -740,30 +740,6 @@ void read_bool(simdjson::dom::element v, bool& out, std::string_view field) {
     throw_type_error(kind_name(v), field, "bool");
   }
 }
-
-namespace {
-
-// Go decodes into the existing slice: element i is overwritten in place (so a null element
-// keeps an old value), and the slice ends up with exactly the array's length.
-template <typename T, typename ReadFn>
-void read_array(simdjson::dom::element v, std::vector<T>& out, std::string_view field,
-                std::string_view slice_type, ReadFn&& read_one) {
-  if (v.is_null()) {
-    out.clear();
-    return;
-  }
-  simdjson::dom::array arr;
-  if (v.get(arr) != simdjson::SUCCESS) throw_type_error(kind_name(v), field, slice_type);
-  size_t i = 0;
-  for (simdjson::dom::element item : arr) {
-    if (i >= out.size()) out.emplace_back();
-    read_one(item, out[i]);
-    ++i;
-  }
-  out.resize(i);
-}
-
-}  // namespace
 
 void read_string_array(simdjson::dom::element v, std::vector<std::string>& out,
                        std::string_view field) {

@@ -37,26 +37,22 @@ http::ClientResponse get_ok(const std::string& url) {
   throw std::runtime_error(url + ": " + reason);
 }
 
+std::string decode_file_name(simdjson::dom::element item) {
+  std::string name;
+  json::for_each_field(item, kFileKeys, "server.configFile",
+                       [&name](int, auto v) { json::read_string(v, name, "configFile.filename"); });
+  return name;
+}
+
 std::vector<std::string> parse_listing(const std::string& url, const std::string& body) {
   std::vector<std::string> names;
   simdjson::dom::parser parser;
   try {
     auto root = json::parse(parser, body);
     json::for_each_field(root, kListKeys, "server.configFiles", [&](int, auto files) {
-      names.clear();
-      if (files.is_null()) return;
-      simdjson::dom::array arr;
-      if (files.get(arr) != simdjson::SUCCESS) {
-        throw json::DecodeError("json: cannot unmarshal " + std::string(json::kind_name(files)) +
-                                " into Go struct field configFiles.files");
-      }
-      for (auto item : arr) {
-        std::string name;
-        json::for_each_field(item, kFileKeys, "server.configFile", [&name](int, auto v) {
-          json::read_string(v, name, "configFile.filename");
-        });
-        names.push_back(std::move(name));
-      }
+      json::read_array(
+          files, names, "configFiles.files", "[]server.configFile",
+          [](simdjson::dom::element item, std::string& name) { name = decode_file_name(item); });
     });
   } catch (const json::DecodeError& e) {
     throw std::runtime_error(url + ": " + e.what());

@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (set.directives.empty()) return 0;
   auto assets = std::make_shared<dsiem::config::Assets>();
-  assets->add_from_json(R"({"assets":[{"name":"n","cidr":"10.0.0.0/8","value":5}]})", "fuzz");
+  assets->add_from_json(R"({"assets":[{"name":"n","cidr":"10.0.0.0/8","value":5}]})");
   dsiem::ManualClock clock(1704067200);
   NullSink sink;
   dsiem::correlate::Engine engine(set.directives, assets, clock, sink, {});

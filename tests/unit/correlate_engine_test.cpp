@@ -1015,7 +1015,7 @@ namespace {
 TEST_F(EngineTest, HugeConfigValuesWrapLikeGo) {
   auto assets = std::make_shared<dsiem::config::Assets>();
   assets->add_from_json(
-      R"({"assets":[{"name":"big","cidr":"10.0.0.0/8","value":9223372036854775807}]})", "test");
+      R"({"assets":[{"name":"big","cidr":"10.0.0.0/8","value":9223372036854775807}]})");
   start(two_stage({.priority = 5, .rel1 = 10, .extra2 = R"(,"timeout":9223372036854775807)"}),
         assets);
   feed(ev("a", "10.0.0.1", "8.8.8.8", T), T + 1);

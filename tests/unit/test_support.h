@@ -106,7 +106,7 @@ inline constexpr std::string_view kTestingDirectives = R"({"directives": [
 
 inline std::shared_ptr<const config::Assets> assets_from_json(std::string_view json) {
   auto assets = std::make_shared<config::Assets>();
-  assets->add_from_json(json, "test_assets.json");
+  assets->add_from_json(json);
   return assets;
 }
 

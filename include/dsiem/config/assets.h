@@ -26,9 +26,9 @@ class Assets {
   // Loads every assets_*.json of `configs_dir`. Throws ConfigError with the message of
   // assets_and_intel.md §1, prefixed "Cannot initialize assets from <dir>: ".
   static Assets load(const std::filesystem::path& configs_dir);
-  // Adds the assets of one JSON document; `source` names it in messages. Throws ConfigError
-  // without the prefix.
-  void add_from_json(std::string_view json_text, std::string_view source);
+  // Adds the assets of one JSON document. Throws ConfigError with the message of
+  // assets_and_intel.md §1, without the "Cannot initialize assets from <dir>: " prefix.
+  void add_from_json(std::string_view json_text);
   void add(Asset asset);
 
   bool in_home_net(std::string_view ip) const;

@@ -62,7 +62,38 @@ void read_int_array(simdjson::dom::element v, std::vector<int64_t>& out, std::st
 // Name of the JSON kind of `v` as Go reports it: "string", "number", "bool", "array", "object".
 std::string_view kind_name(simdjson::dom::element v);
 
-// ---- implementation of the template ----
+// Go's type error: "json: cannot unmarshal <kind> into Go struct field <field> of type
+// <go_type>" ("into Go value of type <go_type>" when `field` is empty).
+[[noreturn]] void throw_type_error(std::string_view kind, std::string_view field,
+                                   std::string_view go_type);
+
+// A JSON array into a Go slice: null clears `out`, anything but an array throws the type error
+// naming `slice_type`, and read_one(item, out[i]) fills each element. As in Go, element i is
+// decoded over the existing out[i] (read_one resets it when it must start empty), and `out`
+// ends with exactly the array's length.
+template <typename T, typename ReadOne>
+void read_array(simdjson::dom::element v, std::vector<T>& out, std::string_view field,
+                std::string_view slice_type, ReadOne&& read_one);
+
+// ---- implementation of the templates ----
+template <typename T, typename ReadOne>
+void read_array(simdjson::dom::element v, std::vector<T>& out, std::string_view field,
+                std::string_view slice_type, ReadOne&& read_one) {
+  if (v.is_null()) {
+    out.clear();
+    return;
+  }
+  simdjson::dom::array arr;
+  if (v.get(arr) != simdjson::SUCCESS) throw_type_error(kind_name(v), field, slice_type);
+  std::size_t i = 0;
+  for (simdjson::dom::element item : arr) {
+    if (i >= out.size()) out.emplace_back();
+    read_one(item, out[i]);
+    ++i;
+  }
+  out.resize(i);
+}
+
 [[noreturn]] void throw_not_object(simdjson::dom::element v, std::string_view go_type);
 
 template <typename Fn>
