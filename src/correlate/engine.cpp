@@ -145,11 +145,10 @@ Engine::Engine(std::vector<config::Directive> directives,
 Engine::~Engine() = default;
 
 void Engine::process(const event::Event& e) {
-  static thread_local std::vector<uint32_t> positions;
-  index_.lookup(e, positions);
-  if (positions.empty()) return;
+  index_.lookup(e, positions_);
+  if (positions_.empty()) return;
   const MatchInput in = prepare_input(e, *assets_);
-  for (uint32_t pos : positions) process_directive(*directives_[pos], in);
+  for (uint32_t pos : positions_) process_directive(*directives_[pos], in);
 }
 
 void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
@@ -342,7 +341,7 @@ void Engine::process_matched(Backlog& b, std::size_t idx, const event::Event& e,
   if (idx + 1 == b.stages.size()) {
     upsert_alarm(b, true);
     log::info("reached max stage and occurrence, deleting.", fields);
-    remove_backlog(b, "");
+    remove_backlog(b);
     return;
   }
   b.current = idx + 1;
@@ -408,7 +407,7 @@ void Engine::upsert_alarm(Backlog& b, bool /*lookups*/) {
   sink_.write_alarm(std::move(line));
 }
 
-void Engine::remove_backlog(Backlog& b, std::string_view) {
+void Engine::remove_backlog(Backlog& b) {
   if (b.deleting) {
     log::debug("backlog is already in the process of being deleted",
                {.directive = b.owner->directive.id, .backlog = b.id});
@@ -505,7 +504,7 @@ void Engine::tick() {
       upsert_alarm(b, false);
       log::info("backlog expired, deleting it",
                 {.directive = b.owner->directive.id, .backlog = b.id});
-      remove_backlog(b, "");
+      remove_backlog(b);
       continue;
     }
     timers_.push({due + kExpiryCheckInterval, seq});

@@ -98,13 +98,19 @@ void Pipeline::run(Shard& shard) {
     shard.active_directives.store(shard.engine->active_directive_count(),
                                   std::memory_order_relaxed);
     if (!batch.empty()) {
-      if (&shard == shards_.front().get()) processed_.fetch_add(batch.size());
       std::lock_guard lock(mu_);
       shard.done += batch.size();
       progress_cv_.notify_all();
     }
     batch.clear();
   }
+}
+
+uint64_t Pipeline::processed() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = UINT64_MAX;
+  for (const auto& s : shards_) n = std::min(n, s->done);
+  return n;
 }
 
 std::size_t Pipeline::queue_length() const {

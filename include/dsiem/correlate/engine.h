@@ -65,7 +65,7 @@ class Engine {
   void process_matched(Backlog& b, std::size_t stage, const event::Event& e, int64_t ts);
   void update_risk(Backlog& b, std::size_t stage);
   void upsert_alarm(Backlog& b, bool lookups);
-  void remove_backlog(Backlog& b, std::string_view reason_log);
+  void remove_backlog(Backlog& b);
   void release_guard(DirectiveState& d, const Backlog& b);
   // Adds / removes a live backlog to / from its directive's lookup list for its current stage.
   void file_backlog(DirectiveState& d, Backlog& b);
@@ -96,6 +96,8 @@ class Engine {
     std::unique_ptr<Backlog> backlog;
   };
   std::vector<Buried> graveyard_;
+  // Scratch space reused by every event.
+  std::vector<uint32_t> positions_;
   std::vector<Backlog*> candidates_;
 };
 

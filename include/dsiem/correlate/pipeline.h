@@ -45,7 +45,8 @@ class Pipeline {
   std::size_t backlog_count() const;
   std::size_t active_directive_count() const;
   std::size_t directive_count() const { return directive_count_; }
-  uint64_t processed() const { return processed_.load(); }
+  // Events every shard has finished with.
+  uint64_t processed() const;
 
  private:
   struct Shard {
@@ -66,7 +67,6 @@ class Pipeline {
   std::size_t directive_count_ = 0;
   uint64_t pushed_ = 0;
   bool stopping_ = false;
-  std::atomic<uint64_t> processed_{0};
   const Clock& clock_;
 };
 
