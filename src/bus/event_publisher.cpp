@@ -29,6 +29,11 @@ EventPublisher::~EventPublisher() {
 }
 
 EventPublisher::Offer EventPublisher::offer(std::shared_ptr<const event::Event> e) {
+  return offer(std::span<const std::shared_ptr<const event::Event>>(&e, 1));
+}
+
+EventPublisher::Offer EventPublisher::offer(
+    std::span<const std::shared_ptr<const event::Event>> events) {
   std::lock_guard lock(mu_);
   if (stopping_) return Offer::kUnavailable;
   if (pending_errors_ > 0) {
@@ -36,8 +41,8 @@ EventPublisher::Offer EventPublisher::offer(std::shared_ptr<const event::Event> 
     return Offer::kUnavailable;
   }
   if (!connection_.connected()) return Offer::kUnavailable;
-  if (buffer_.size() >= capacity_) return Offer::kFull;
-  buffer_.push_back(std::move(e));
+  if (!buffer_.empty() && buffer_.size() + events.size() > capacity_) return Offer::kFull;
+  buffer_.insert(buffer_.end(), events.begin(), events.end());
   cv_.notify_one();
   return Offer::kQueued;
 }

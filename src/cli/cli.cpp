@@ -458,6 +458,10 @@ int report_failure(const ParseFailure& f, std::ostream& out, std::ostream& err) 
 
 int run(int argc, const char* const* argv, const Commands& cmds, std::ostream& out,
         std::ostream& err, const std::function<const char*(const char*)>& getenv_fn) {
+  if (argc > 1) {
+    const auto tool = cmds.tools.find(argv[1]);
+    if (tool != cmds.tools.end()) return tool->second({argv + 2, argv + argc}, out, err);
+  }
   CLI::App app{"", "dsiem"};
   app.set_help_flag();
   CLI::Option* root_help = app.add_flag("-h,--help");

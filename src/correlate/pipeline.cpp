@@ -39,18 +39,23 @@ Pipeline::~Pipeline() {
 }
 
 bool Pipeline::push(EventPtr e) {
+  return push(std::span<const EventPtr>(&e, 1));
+}
+
+bool Pipeline::push(std::span<const EventPtr> events) {
+  if (events.empty()) return true;
   std::lock_guard lock(mu_);
   if (stopping_) return false;
   if (capacity_ > 0) {
     for (const auto& s : shards_) {
-      if (s->queue.size() >= capacity_) return false;
+      if (!s->queue.empty() && s->queue.size() + events.size() > capacity_) return false;
     }
   }
   for (auto& s : shards_) {
-    s->queue.push_back(e);
+    s->queue.insert(s->queue.end(), events.begin(), events.end());
     s->cv.notify_one();
   }
-  ++pushed_;
+  pushed_ += events.size();
   return true;
 }
 

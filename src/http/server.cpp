@@ -237,6 +237,7 @@ void Session::on_request() {
   req.method = std::string(sv(msg.method_string()));
   split_target(sv(msg.target()), req.path, req.query);
   req.host = std::string(sv(msg[bhttp::field::host]));
+  req.content_type = std::string(sv(msg[bhttp::field::content_type]));
   req.body = std::move(msg.body());
 
   auto state = std::make_shared<ResponderState>(weak_from_this(), shared_);

@@ -24,14 +24,18 @@ void EpsLimiter::advance(int64_t now_ns) {
 }
 
 int64_t EpsLimiter::reserve() {
+  return reserve(1);
+}
+
+int64_t EpsLimiter::reserve(int64_t n) {
   if (!enabled_) return 0;
   std::lock_guard lock(mu_);
   advance(clock_.now_ns());
-  const double left = tokens_ - 1.0;
+  const double left = tokens_ - static_cast<double>(std::min(n, max_eps_));
   int64_t wait_ns = 0;
   if (left < 0) wait_ns = static_cast<int64_t>(std::ceil(-left / rate_ * 1e9));
   if (wait_ns > kMaxWaitNs) return -1;
-  tokens_ = left;
+  tokens_ -= static_cast<double>(n);
   return wait_ns;
 }
 

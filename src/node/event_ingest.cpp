@@ -5,6 +5,8 @@
 
 #include <chrono>
 
+#include "dsiem/json/go_writer.h"
+
 namespace dsiem::node {
 
 namespace {
@@ -66,32 +68,55 @@ void EventIngest::add_routes(http::Router& router) {
   });
 }
 
+// One hand-over in progress: the events, the answer once they are taken, and the deadline.
+struct EventIngest::Delivery {
+  std::vector<EventPtr> events;
+  http::Response accepted;
+  int timeout_status = 408;  // the reference's answer for a single event; 503 for a batch
+  int64_t deadline_ns = 0;
+  http::Responder respond;
+};
+
 void EventIngest::handle(http::Request&& req, http::Responder respond) {
   if (stopped_.load() || !ready_()) {
     respond(text(503, ""));
     return;
   }
+  // Batches are decoded right here, so the items may point into the request body.
+  if (event::is_ndjson(req.content_type)) {
+    handle_batch(event::split_ndjson(req.body), true, std::move(respond));
+    return;
+  }
   auto body = std::make_shared<std::string>(std::move(req.body));
-  if (limiter_.enabled()) {
-    const int64_t wait = limiter_.reserve();
-    if (wait < 0) {
-      respond(text(429, "Too many requests\n"));
-      return;
-    }
-    if (wait > 0) {
-      auto timer = make_timer();
-      timer->expires_after(std::chrono::nanoseconds(wait));
-      timer->async_wait([this, timer, body, respond](const boost::system::error_code& ec) {
+  if (auto items = event::split_event_array(*body)) {
+    handle_batch(std::move(*items), false, std::move(respond));
+    return;
+  }
+  after_limiter(
+      1, [this, body, respond] { admit(body, respond); }, respond);
+}
+
+void EventIngest::after_limiter(int64_t tokens, std::function<void()> admit,
+                                const http::Responder& respond) {
+  const int64_t wait = limiter_.enabled() ? limiter_.reserve(tokens) : 0;
+  if (wait < 0) {
+    respond(text(429, "Too many requests\n"));
+    return;
+  }
+  if (wait == 0) {
+    admit();
+    return;
+  }
+  auto timer = make_timer();
+  timer->expires_after(std::chrono::nanoseconds(wait));
+  timer->async_wait(
+      [this, timer, admit = std::move(admit), respond](const boost::system::error_code& ec) {
         if (ec || stopped_.load()) {
           respond(text(503, ""));
           return;
         }
-        admit(body, respond);
+        admit();
       });
-      return;
-    }
-  }
-  admit(std::move(body), std::move(respond));
 }
 
 void EventIngest::admit(std::shared_ptr<std::string> body, http::Responder respond) {
@@ -108,40 +133,107 @@ void EventIngest::admit(std::shared_ptr<std::string> body, http::Responder respo
   }
   e->rcvd_time = clock_.now_ns();
   e->conn_id = conn_id;
-  try_hand_over(std::move(e), clock_.now_ns() + kHandOverTimeoutNs, std::move(respond));
+  auto d = std::make_shared<Delivery>();
+  d->events.push_back(std::move(e));
+  d->accepted = text(200, "");
+  d->deadline_ns = clock_.now_ns() + kHandOverTimeoutNs;
+  d->respond = std::move(respond);
+  try_hand_over(std::move(d));
 }
 
-void EventIngest::try_hand_over(std::shared_ptr<event::Event> e, int64_t deadline_ns,
-                                http::Responder respond) {
-  // Once stopping, nothing more is taken: a client that gets 503 may safely send it again.
-  if (stopped_.load()) {
-    respond(text(503, ""));
+void EventIngest::handle_batch(std::vector<event::BatchItem> items, bool ndjson,
+                               http::Responder respond) {
+  auto events = std::make_shared<std::vector<std::shared_ptr<event::Event>>>();
+  events->reserve(items.size());
+  const char* position_key = ndjson ? "{\"line\":" : "{\"index\":";
+  std::string rejected;
+  std::string error;
+  for (const event::BatchItem& item : items) {
+    auto e = std::make_shared<event::Event>();
+    const char* why = nullptr;
+    error.clear();
+    if (!event::decode(item.text, *e, &error)) {
+      why = "Cannot parse the submitted event: ";
+    } else if (!event::is_valid(*e)) {
+      why = "Not a valid event";
+      error.clear();
+    }
+    if (why == nullptr) {
+      events->push_back(std::move(e));
+      continue;
+    }
+    if (!rejected.empty()) rejected += ',';
+    rejected += position_key;
+    json::append_uint(rejected, item.position);
+    rejected += ",\"error\":";
+    json::append_string(rejected, std::string(why) + error);
+    rejected += '}';
+  }
+
+  http::Response summary = text(200, "");
+  summary.content_type = "application/json";
+  summary.body = "{\"received\":";
+  json::append_uint(summary.body, items.size());
+  summary.body += ",\"accepted\":";
+  json::append_uint(summary.body, events->size());
+  summary.body += ",\"rejected\":[" + rejected + "]}";
+  if (events->empty()) {
+    if (!items.empty()) summary.status = 400;
+    respond(std::move(summary));
     return;
   }
-  switch (hand_over_(e)) {
+  const auto count = static_cast<int64_t>(events->size());
+  after_limiter(
+      count,
+      [this, events, summary = std::move(summary), respond] {
+        const uint64_t first_id = conn_counter_.fetch_add(events->size()) + 1;
+        window_requests_.fetch_add(events->size(), std::memory_order_relaxed);
+        auto d = std::make_shared<Delivery>();
+        d->events.reserve(events->size());
+        const int64_t now = clock_.now_ns();
+        for (std::size_t i = 0; i < events->size(); ++i) {
+          (*events)[i]->rcvd_time = now;
+          (*events)[i]->conn_id = first_id + i;
+          d->events.push_back(std::move((*events)[i]));
+        }
+        d->accepted = summary;
+        d->timeout_status = 503;
+        d->deadline_ns = now + kHandOverTimeoutNs;
+        d->respond = respond;
+        try_hand_over(std::move(d));
+      },
+      respond);
+}
+
+void EventIngest::try_hand_over(std::shared_ptr<Delivery> d) {
+  // Once stopping, nothing more is taken: a client that gets 503 may safely send it again.
+  if (stopped_.load()) {
+    d->respond(text(503, ""));
+    return;
+  }
+  switch (hand_over_(d->events)) {
     case HandOver::kAccepted:
-      respond(text(200, ""));
+      d->respond(std::move(d->accepted));
       return;
     case HandOver::kUnavailable:
-      respond(text(503, ""));
+      d->respond(text(503, ""));
       return;
     case HandOver::kFull:
       break;
   }
-  if (clock_.now_ns() >= deadline_ns) {
-    respond(text(408, ""));
+  if (clock_.now_ns() >= d->deadline_ns) {
+    d->respond(text(d->timeout_status, ""));
     return;
   }
   auto timer = make_timer();
   timer->expires_after(kRetryInterval);
-  timer->async_wait(
-      [this, timer, e = std::move(e), deadline_ns, respond](const boost::system::error_code& ec) {
-        if (ec || stopped_.load()) {
-          respond(text(503, ""));
-          return;
-        }
-        try_hand_over(e, deadline_ns, respond);
-      });
+  timer->async_wait([this, timer, d = std::move(d)](const boost::system::error_code& ec) {
+    if (ec || stopped_.load()) {
+      d->respond(text(503, ""));
+      return;
+    }
+    try_hand_over(d);
+  });
 }
 
 }  // namespace dsiem::node

@@ -161,13 +161,22 @@ struct Correlator {
   std::unique_ptr<alarm::FileWriter> writer;
   std::unique_ptr<correlate::Pipeline> pipeline;
 
-  // Queues `e` for correlation unless its source is whitelisted (dropped, as accepted).
-  bool push(const std::shared_ptr<event::Event>& e) {
-    if (assets->is_whitelisted(e->src_ip)) {
-      log::debug("Skipping event, Source IP " + e->src_ip + " is whitelisted.");
-      return true;
+  // Queues the events for correlation, all or none, except those whose source is whitelisted
+  // (dropped, as accepted).
+  bool push(std::span<const correlate::EventPtr> events) {
+    const auto whitelisted = [this](const correlate::EventPtr& e) {
+      return assets->is_whitelisted(e->src_ip);
+    };
+    if (std::none_of(events.begin(), events.end(), whitelisted)) return pipeline->push(events);
+    std::vector<correlate::EventPtr> kept;
+    for (const auto& e : events) {
+      if (whitelisted(e)) {
+        log::debug("Skipping event, Source IP " + e->src_ip + " is whitelisted.");
+      } else {
+        kept.push_back(e);
+      }
     }
-    return pipeline->push(e);
+    return pipeline->push(kept);
   }
   void stop() {
     if (pipeline) pipeline->stop();
@@ -271,8 +280,8 @@ int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
   std::atomic<bool> accepting{true};
   EventIngest ingest(
       clock, limiter,
-      [&core](std::shared_ptr<event::Event> e) {
-        return core.push(e) ? HandOver::kAccepted : HandOver::kFull;
+      [&core](std::span<const EventPtr> events) {
+        return core.push(events) ? HandOver::kAccepted : HandOver::kFull;
       },
       [&accepting] { return accepting.load(); });
 
@@ -333,8 +342,8 @@ int run_frontend(const cli::Settings& s, const std::filesystem::path& base,
   auto ready = [&accepting, &nats] { return accepting.load() && nats->connected(); };
   EventIngest ingest(
       clock, limiter,
-      [&publisher](std::shared_ptr<event::Event> e) {
-        switch (publisher.offer(std::move(e))) {
+      [&publisher](std::span<const EventPtr> events) {
+        switch (publisher.offer(events)) {
           case bus::EventPublisher::Offer::kQueued:
             return HandOver::kAccepted;
           case bus::EventPublisher::Offer::kFull:
@@ -389,15 +398,16 @@ int run_backend(const cli::Settings& s, const std::filesystem::path& base,
   std::atomic<bool> subscribed{false};
   std::atomic<uint64_t> undecodable{0};
   nats->subscribe(bus::kEventsSubject, [&](std::string_view payload) {
-    auto e = std::make_shared<event::Event>();
+    auto decoded = std::make_shared<event::Event>();
     std::string error;
-    if (!event::decode(payload, *e, &error)) {
+    if (!event::decode(payload, *decoded, &error)) {
       undecodable.fetch_add(1);
       log::warn("discarding undecodable event from NATS: " + error);
       return;
     }
+    const correlate::EventPtr e = std::move(decoded);
     // Back-pressure: hold the subscription while the pipeline is full; the client buffers.
-    while (!core.push(e)) {
+    while (!core.push({&e, 1})) {
       if (stopping.load()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

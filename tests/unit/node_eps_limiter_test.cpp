@@ -61,6 +61,21 @@ TEST(EpsLimiter, WaitBeyondThreeSecondsIsRefusedWithoutReserving) {
   EXPECT_LE(wait, 2 * kSecond + kSecond / 2 + kSecond / 550 + 1);
 }
 
+TEST(EpsLimiter, BatchTakesAllItsTokensButWaitsOnlyForABurst) {
+  ManualClock clock(1000);
+  EpsLimiter l(1000, 100, clock);
+  EXPECT_EQ(l.reserve(400), 0);  // 600 left
+  EXPECT_EQ(l.reserve(600), 0);  // empty
+  // 550 tokens/s: 550 more are one second away.
+  EXPECT_EQ(l.reserve(550), kSecond);
+  // A batch larger than the burst waits as for a burst (1000 tokens past the 550 owed:
+  // 1550/550 s), then owes all 5000: the next single token is 6551/550 s away, refused.
+  EXPECT_NEAR(l.reserve(5000), 1550 * kSecond / 550, 1);
+  EXPECT_EQ(l.reserve(1), -1);
+  clock.set_ns(clock.now_ns() + 9 * kSecond);  // 4950 tokens paid back: 600 still owed
+  EXPECT_NEAR(l.reserve(1), 601 * kSecond / 550, 1);
+}
+
 TEST(EpsLimiter, RefillsAtTheCurrentRateUpToTheBurst) {
   ManualClock clock(1000);
   EpsLimiter l(1000, 100, clock);

@@ -95,7 +95,7 @@ class EventIngestTest : public ::testing::Test {
   void make(int64_t max_eps = 0, int64_t min_eps = 0) {
     limiter_ = std::make_unique<EpsLimiter>(max_eps, min_eps, clock_);
     ingest_ = std::make_unique<EventIngest>(
-        clock_, *limiter_, [this](std::shared_ptr<event::Event> e) { return hand_over(e); },
+        clock_, *limiter_, [this](std::span<const EventPtr> events) { return hand_over(events); },
         [this] { return ready_.load(); });
     ingest_->add_routes(router_);
   }
@@ -105,20 +105,23 @@ class EventIngestTest : public ::testing::Test {
     script_ = std::move(s);
   }
 
-  HandOver hand_over(const std::shared_ptr<event::Event>& e) {
+  HandOver hand_over(std::span<const EventPtr> events) {
     std::lock_guard lock(mu_);
     ++calls_;
     const HandOver r = script_ ? script_(calls_) : HandOver::kAccepted;
-    if (r == HandOver::kAccepted) accepted_.push_back(*e);
+    if (r == HandOver::kAccepted) {
+      for (const auto& e : events) accepted_.push_back(*e);
+    }
     cv_.notify_all();
     return r;
   }
 
-  std::shared_ptr<Reply> post(std::string body) {
+  std::shared_ptr<Reply> post(std::string body, std::string content_type = "") {
     http::Request req;
     req.method = "POST";
     req.path = "/events";
     req.host = "localhost";
+    req.content_type = std::move(content_type);
     req.body = std::move(body);
     auto reply = std::make_shared<Reply>();
     router_.dispatch(std::move(req), [reply](http::Response r) { reply->set(std::move(r)); });
@@ -363,6 +366,108 @@ TEST_F(EventIngestTest, StopAnswersRequestsRetryingAFullHandOverWith503) {
   ingest_->stop();
   expect_answer(*waiting, 503, "");
   EXPECT_TRUE(accepted().empty());
+}
+
+// --- Batch bodies ---------------------------------------------------------------------------
+
+constexpr const char* kNdjson = "application/x-ndjson";
+
+std::string invalid_body(const std::string& id) {  // no sensor
+  return R"({"event_id":")" + id +
+         R"(","timestamp":"2024-03-01T10:00:00Z","plugin_id":1,"plugin_sid":1,)"
+         R"("src_ip":"10.0.0.1","dst_ip":"10.0.0.2"})";
+}
+
+TEST_F(EventIngestTest, ArrayBatchTakesValidEventsInOrderAndReportsRejects) {
+  make();
+  clock_.set_ns(7 * kSecond);
+  const std::string body = "[" + valid_body("b1") + "," + invalid_body("bad") + ",\n" +
+                           R"({"event_id":1})" + "," + valid_body("b2") + "]";
+  auto r = post(body, "application/json");
+  expect_answer(
+      *r, 200,
+      R"({"received":4,"accepted":2,"rejected":[{"index":1,"error":"Not a valid event"},)"
+      R"({"index":2,"error":"Cannot parse the submitted event: json: cannot unmarshal number )"
+      R"(into Go struct field NormalizedEvent.event_id of type string"}]})");
+  EXPECT_EQ(r->first().content_type, "application/json");
+  const auto got = accepted();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].event_id, "b1");
+  EXPECT_EQ(got[1].event_id, "b2");
+  EXPECT_EQ(got[0].conn_id, 1u);
+  EXPECT_EQ(got[1].conn_id, 2u);
+  EXPECT_EQ(got[0].rcvd_time, 7 * kSecond);
+  EXPECT_EQ(got[1].rcvd_time, 7 * kSecond);
+  EXPECT_EQ(calls(), 1) << "a batch is handed over in one piece";
+  EXPECT_EQ(ingest_->take_request_count(), 2u) << "the events/second window counts events";
+}
+
+TEST_F(EventIngestTest, NdjsonBatchReportsRejectsByLine) {
+  make();
+  const std::string body = valid_body("n1") + "\r\n\n{broken\n" + valid_body("n2") + "\n";
+  auto r = post(body, "application/x-ndjson; charset=utf-8");
+  ASSERT_TRUE(r->wait());
+  const http::Response answer = r->first();
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body.rfind(R"({"received":3,"accepted":2,"rejected":[{"line":3,"error":)", 0),
+            0u)
+      << answer.body;
+  const auto got = accepted();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].event_id, "n2");
+}
+
+TEST_F(EventIngestTest, BatchWithNothingValidIs400AndTakesNothing) {
+  make();
+  auto r = post("[" + invalid_body("x") + "]", "application/json");
+  expect_answer(
+      *r, 400,
+      R"({"received":1,"accepted":0,"rejected":[{"index":0,"error":"Not a valid event"}]})");
+  auto empty = post("\n\n", kNdjson);
+  expect_answer(*empty, 200, R"({"received":0,"accepted":0,"rejected":[]})");
+  EXPECT_EQ(calls(), 0);
+}
+
+TEST_F(EventIngestTest, ArraysThatAreNotBatchesKeepTheSingleEventAnswer) {
+  make();
+  for (const std::string& body : std::vector<std::string>{
+           "[]", "[1,2,3]", "[" + valid_body("t") + ",5]", "[" + valid_body("t")}) {
+    SCOPED_TRACE(body);
+    expect_answer(*post(body, "application/json"), 500, kParseError);
+  }
+  EXPECT_EQ(calls(), 0);
+}
+
+TEST_F(EventIngestTest, RateLimitRefusesTheWholeBatchBeforeTakingAnything) {
+  make(1, 1);  // burst 1, 1 token/s
+  std::string batch = "[";
+  for (int i = 0; i < 5; ++i) batch += (i ? "," : "") + valid_body("r" + std::to_string(i));
+  batch += "]";
+  // The bucket is full: the batch goes at once and owes 4 tokens.
+  expect_answer(*post(batch), 200, R"({"received":5,"accepted":5,"rejected":[]})");
+  // The next one would wait 5 s: refused whole, nothing taken.
+  expect_answer(*post(batch), 429, kTooMany);
+  EXPECT_EQ(accepted().size(), 5u);
+  clock_.advance_seconds(5);  // debt paid, bucket full again
+  expect_answer(*post(batch), 200, R"({"received":5,"accepted":5,"rejected":[]})");
+  EXPECT_EQ(accepted().size(), 10u);
+}
+
+TEST_F(EventIngestTest, FullQueueForTenSecondsRefusesTheBatchWith503) {
+  make();
+  set_script([](int) { return HandOver::kFull; });
+  auto r = post("[" + valid_body("q1") + "," + valid_body("q2") + "]");
+  ASSERT_TRUE(wait_calls(2));
+  clock_.advance_seconds(10);
+  expect_answer(*r, 503, "");
+  EXPECT_TRUE(accepted().empty());
+}
+
+TEST_F(EventIngestTest, NotReadyRefusesABatchWith503) {
+  make();
+  ready_.store(false);
+  expect_answer(*post(valid_body("n") + "\n", kNdjson), 503, "");
+  EXPECT_EQ(calls(), 0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -29,6 +30,8 @@ class EventPublisher {
   ~EventPublisher();
 
   Offer offer(std::shared_ptr<const event::Event> e);
+  // All of `events`, in order, or none (a batch always fits an empty buffer).
+  Offer offer(std::span<const std::shared_ptr<const event::Event>> events);
   // Publishes what is buffered (waiting at most `timeout_ms` for the connection), then stops.
   void stop(int64_t timeout_ms = 5000);
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "dsiem/tools/tool_cli.h"
+
 // Command line of the `dsiem` binary: the cobra/viper-compatible flags, DSIEM_* environment
 // variables, help and version output, and the start-up checks on the resulting settings
 // (overview.md §2-§6).
@@ -41,6 +43,8 @@ struct Settings {
 struct Commands {
   std::function<int(const Settings&)> serve;
   std::function<int(const Settings&)> validate;
+  // The companion tools (`dsiem dtester ...`), each parsing its own arguments (tools.md §5).
+  std::map<std::string, tools::ToolMain> tools;
 };
 
 // Parses argv (plus the DSIEM_* environment read through `getenv_fn`), runs the chosen command

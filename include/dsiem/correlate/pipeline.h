@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -36,6 +37,9 @@ class Pipeline {
 
   // Queues `e` for every shard. False when the queues are full (or the pipeline is stopping).
   bool push(EventPtr e);
+  // Queues all of `events`, in order, or none of them: false when a shard's queue cannot take
+  // them all (a shard with an empty queue takes any batch, so no batch waits for ever).
+  bool push(std::span<const EventPtr> events);
   // Blocks until every event queued so far has been processed.
   void drain();
   // Processes what is queued, then stops the shard threads. Idempotent.

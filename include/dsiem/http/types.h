@@ -11,10 +11,11 @@
 namespace dsiem::http {
 
 struct Request {
-  std::string method;  // as received, e.g. "POST"
-  std::string path;    // percent-decoded, cleaned path that was routed
-  std::string query;   // raw query string without '?', may be empty
-  std::string host;    // Host header
+  std::string method;        // as received, e.g. "POST"
+  std::string path;          // percent-decoded, cleaned path that was routed
+  std::string query;         // raw query string without '?', may be empty
+  std::string host;          // Host header
+  std::string content_type;  // Content-Type header, may be empty
   std::string body;
   std::unordered_map<std::string, std::string> params;  // route parameters, e.g. "filename"
 };

@@ -21,6 +21,10 @@ class EpsLimiter {
   // Takes one token: the wait in ns before the request may proceed (0: at once), or -1 when the
   // token is more than kMaxWaitNs away (nothing is reserved then).
   int64_t reserve();
+  // Takes `n` tokens for a batch body. The wait is that of the first min(n, maxEPS) tokens, so
+  // a batch larger than the burst is admitted once the bucket has refilled and the rest is
+  // paid back by later requests (the average rate still holds).
+  int64_t reserve(int64_t n);
   // The 10-second adjustment: raise by (max-min)/100 without overload, lower by (max-min)/10
   // with it, within [minEPS, maxEPS]. Logs a change. Returns the new limit.
   int64_t adjust(bool overload);

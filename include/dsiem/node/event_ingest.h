@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <unordered_set>
 
@@ -13,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "dsiem/common/clock.h"
+#include "dsiem/event/batch.h"
 #include "dsiem/event/event.h"
 #include "dsiem/http/router.h"
 #include "dsiem/node/eps_limiter.h"
@@ -26,11 +28,22 @@ enum class HandOver {
   kFull,         // no room now: try again until the 10 s hand-over deadline (then 408)
   kUnavailable,  // cannot take events at all now (503)
 };
-using HandOverFn = std::function<HandOver(std::shared_ptr<event::Event>)>;
+using EventPtr = std::shared_ptr<const event::Event>;
+// Hands over all of the events, in order, or none of them.
+using HandOverFn = std::function<HandOver(std::span<const EventPtr>)>;
 
 // POST /events (events.md §6): rate limit, decode, validate, stamp conn_id and rcvd_time, hand
 // over. Waits (limiter, full queue) run on the ingest's own timer thread, never blocking an HTTP
 // I/O thread.
+//
+// Batch bodies (a non-empty JSON array of objects, or NDJSON with Content-Type
+// application/x-ndjson) are decoded event by event: the valid ones are taken, and the answer is
+// a JSON summary
+//   {"received":N,"accepted":K,"rejected":[{"index":I,"error":"..."}]}
+// ("line" instead of "index" for NDJSON), status 200, or 400 when nothing could be accepted.
+// A 429 (rate limit) or 503 (not ready, stopping, queue full for 10 s) refuses the whole body
+// before any event is taken, so a client's retry never duplicates events. Any other array
+// (empty, non-objects, broken) is a single event body and keeps the reference's 500 answer.
 class EventIngest {
  public:
   // The hand-over of one event gives up after this long (408).
@@ -49,9 +62,14 @@ class EventIngest {
   uint64_t requests() const { return conn_counter_.load(); }
 
  private:
+  struct Delivery;
+
   void handle(http::Request&& req, http::Responder respond);
+  void handle_batch(std::vector<event::BatchItem> items, bool ndjson, http::Responder respond);
+  // Waits for the limiter's tokens (or refuses with 429), then runs `admit`.
+  void after_limiter(int64_t tokens, std::function<void()> admit, const http::Responder& respond);
   void admit(std::shared_ptr<std::string> body, http::Responder respond);
-  void try_hand_over(std::shared_ptr<event::Event> e, int64_t deadline_ns, http::Responder respond);
+  void try_hand_over(std::shared_ptr<Delivery> d);
   // A timer on the ingest's thread that stop() can cancel.
   std::shared_ptr<boost::asio::steady_timer> make_timer();
 

@@ -1,0 +1,106 @@
+#include "dsiem/event/batch.h"
+
+#include <cctype>
+
+namespace dsiem::event {
+
+namespace {
+
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::size_t skip_space(std::string_view s, std::size_t i) {
+  while (i < s.size() && is_json_space(s[i])) ++i;
+  return i;
+}
+
+// The end (one past) of the JSON value starting at `i`, or npos when it does not end inside `s`.
+// Only the framing is followed: brackets, braces and strings; scalars run to the next delimiter.
+std::size_t value_end(std::string_view s, std::size_t i) {
+  int depth = 0;
+  bool in_string = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '{':
+      case '[':
+        ++depth;
+        break;
+      case '}':
+      case ']':
+        if (depth == 0) return i;  // closes the enclosing array: a scalar ended here
+        if (--depth == 0) return i + 1;
+        break;
+      case ',':
+        if (depth == 0) return i;
+        break;
+      default:
+        if (depth == 0 && is_json_space(c)) return i;
+        break;
+    }
+  }
+  return depth == 0 && !in_string ? i : std::string_view::npos;
+}
+
+}  // namespace
+
+bool is_ndjson(std::string_view content_type) {
+  std::string media;
+  for (char c : content_type.substr(0, content_type.find(';'))) {
+    if (!is_json_space(c)) media += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return media == "application/x-ndjson";
+}
+
+std::optional<std::vector<BatchItem>> split_event_array(std::string_view body) {
+  std::vector<BatchItem> items;
+  std::size_t i = skip_space(body, 0);
+  if (i >= body.size() || body[i] != '[') return std::nullopt;
+  i = skip_space(body, i + 1);
+  for (;;) {
+    if (i >= body.size() || body[i] != '{') return std::nullopt;
+    const std::size_t end = value_end(body, i);
+    if (end == std::string_view::npos) return std::nullopt;
+    items.push_back({body.substr(i, end - i), items.size()});
+    i = skip_space(body, end);
+    if (i < body.size() && body[i] == ',') {
+      i = skip_space(body, i + 1);
+      continue;
+    }
+    if (i < body.size() && body[i] == ']') break;
+    return std::nullopt;
+  }
+  if (skip_space(body, i + 1) != body.size()) return std::nullopt;
+  return items;
+}
+
+std::vector<BatchItem> split_ndjson(std::string_view body) {
+  std::vector<BatchItem> items;
+  std::size_t line = 0;
+  std::size_t start = 0;
+  while (start < body.size()) {
+    std::size_t end = body.find('\n', start);
+    if (end == std::string_view::npos) end = body.size();
+    ++line;
+    std::string_view text = body.substr(start, end - start);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (skip_space(text, 0) < text.size()) items.push_back({text, line});
+    start = end + 1;
+  }
+  return items;
+}
+
+}  // namespace dsiem::event
