@@ -23,29 +23,6 @@ void append_string_array(std::string& out, const std::vector<std::string>* items
   out.push_back(']');
 }
 
-void append_lookup_results(std::string& out, std::string_view key,
-                           const std::vector<LookupResult>* results) {
-  if (!results || results->empty()) return;
-  out.push_back(',');
-  append_key(out, key);
-  out.push_back('[');
-  for (std::size_t i = 0; i < results->size(); ++i) {
-    const LookupResult& r = (*results)[i];
-    if (i) out.push_back(',');
-    out.push_back('{');
-    append_key(out, "provider");
-    append_string(out, r.provider);
-    out.push_back(',');
-    append_key(out, "term");
-    append_string(out, r.term);
-    out.push_back(',');
-    append_key(out, "result");
-    append_string(out, r.result);
-    out.push_back('}');
-  }
-  out.push_back(']');
-}
-
 void field(std::string& out, std::string_view key, std::string_view value) {
   out.push_back(',');
   append_key(out, key);
@@ -122,7 +99,30 @@ std::string_view AlarmSettings::risk_class(int64_t risk) const {
   return "High";
 }
 
-void append_alarm_json(std::string& out, const AlarmView& a) {
+void append_lookup_results(std::string& out, std::string_view key,
+                           const std::vector<LookupResult>* results) {
+  if (!results || results->empty()) return;
+  out.push_back(',');
+  append_key(out, key);
+  out.push_back('[');
+  for (std::size_t i = 0; i < results->size(); ++i) {
+    const LookupResult& r = (*results)[i];
+    if (i) out.push_back(',');
+    out.push_back('{');
+    append_key(out, "provider");
+    append_string(out, r.provider);
+    out.push_back(',');
+    append_key(out, "term");
+    append_string(out, r.term);
+    out.push_back(',');
+    append_key(out, "result");
+    append_string(out, r.result);
+    out.push_back('}');
+  }
+  out.push_back(']');
+}
+
+void append_alarm_json(std::string& out, const AlarmView& a, AlarmJsonLayout* layout) {
   out.push_back('{');
   append_key(out, "alarm_id");
   append_string(out, a.alarm_id);
@@ -141,6 +141,7 @@ void append_alarm_json(std::string& out, const AlarmView& a) {
   out.push_back(',');
   append_key(out, "dst_ips");
   append_string_array(out, a.dst_ips);
+  if (layout) layout->findings_at = out.size();
   append_lookup_results(out, "intel_hits", a.intel_hits);
   append_lookup_results(out, "vulnerabilities", a.vulnerabilities);
   if (a.custom_data && !a.custom_data->empty()) {
@@ -157,6 +158,7 @@ void append_alarm_json(std::string& out, const AlarmView& a) {
     }
     out.push_back(']');
   }
+  if (layout) layout->networks_at = out.size();
   out.push_back(',');
   append_key(out, "networks");
   if (a.networks) {

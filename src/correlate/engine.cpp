@@ -89,12 +89,16 @@ struct Engine::Backlog {
   std::vector<std::string> dst_ips;
   std::vector<std::pair<std::string, std::string>> custom_data;
   int64_t status_time = 0;
-  std::vector<std::string> event_ids;  // every appended event, for the duplicate guard
+  std::vector<uint64_t> event_keys;  // EventIdGuard keys of every appended event
   bool alarm_created = false;
   int64_t created_time = 0;
   std::vector<std::string> networks;  // sorted
-  std::vector<alarm::LookupResult> intel_hits;
-  std::vector<alarm::LookupResult> vulnerabilities;
+  // Ports of the last appended event, for the vulnerability terms (assets_and_intel.md §6.1).
+  int64_t last_src_port = 0;
+  int64_t last_dst_port = 0;
+  // Intel hits and vulnerabilities, shared with the lookups in flight; null until the first
+  // lookup is started.
+  std::shared_ptr<enrich::AlarmFindings> findings;
   bool deleting = false;
   // Where the backlog sits in its directive's lookup lists (see DirectiveState).
   std::vector<Backlog*>* list = nullptr;
@@ -113,11 +117,7 @@ struct Engine::DirectiveState {
   std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash> by_src;
   std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash> by_dst;
   std::vector<Backlog*> unkeyed;
-  struct Guard {
-    uint32_t count = 0;
-    std::string backlog_id;
-  };
-  std::unordered_map<std::string, Guard> guard;  // event_id -> backlogs holding it
+  EventIdGuard guard;
 };
 
 Engine::Engine(std::vector<config::Directive> directives,
@@ -175,9 +175,10 @@ void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
   }
   if (found) return;
   if (!match(d.directive.rules[0], d.conditions[0], in, nullptr)) return;
-  if (auto it = d.guard.find(e.event_id); it != d.guard.end()) {
+  const uint64_t key = EventIdGuard::hash(e.event_id);
+  if (uint32_t holder = 0; d.guard.held(key, &holder)) {
     log::info("skipping backlog creation for event " + e.event_id +
-                  ", it's already used in backlog " + it->second.backlog_id,
+                  ", it's already used in backlog " + holder_id(d, key, holder),
               {.directive = d.directive.id, .conn_id = e.conn_id});
     return;
   }
@@ -305,10 +306,9 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
 }
 
 void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
-  b.event_ids.push_back(e.event_id);
-  auto& guard = b.owner->guard[e.event_id];
-  ++guard.count;
-  guard.backlog_id = b.id;
+  const uint64_t key = EventIdGuard::hash(e.event_id);
+  b.event_keys.push_back(key);
+  b.owner->guard.add(key, b.seq);
   ++b.stages[stage].count;
   add_unique(b.src_ips, e.src_ip);
   add_unique(b.dst_ips, e.dst_ip);
@@ -323,6 +323,8 @@ void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
   }
   drop_unspecified(b.src_ips);
   drop_unspecified(b.dst_ips);
+  b.last_src_port = e.src_port;
+  b.last_dst_port = e.dst_port;
   b.status_time = clock_.now_seconds();
   std::string line;
   alarm::append_link_json(line, b.id, static_cast<int64_t>(stage) + 1, e.event_id);
@@ -362,7 +364,7 @@ void Engine::update_risk(Backlog& b, std::size_t stage) {
   b.risk = wrap_mul(wrap_mul(dir.priority, dir.rules[stage].reliability), value) / 25;
 }
 
-void Engine::upsert_alarm(Backlog& b, bool /*lookups*/) {
+void Engine::upsert_alarm(Backlog& b, bool lookups) {
   if (!b.alarm_created) {
     b.alarm_created = true;
     b.created_time = b.status_time;
@@ -375,36 +377,75 @@ void Engine::upsert_alarm(Backlog& b, bool /*lookups*/) {
       }
     }
   }
-  if (b.risk < 1) return;
+  enrich::Enricher* enricher = options_.enricher;
+  const bool start_lookups = lookups && enricher && enricher->enabled();
+  if (start_lookups && !b.findings) b.findings = std::make_shared<enrich::AlarmFindings>();
+  if (b.risk < 1 && !start_lookups) return;
+
   const config::Directive& dir = b.owner->directive;
-  alarm::AlarmView v;
-  v.alarm_id = b.id;
-  v.title = b.title;
-  v.status = options_.alarm.status;
-  v.kingdom = dir.kingdom;
-  v.category = dir.category;
-  v.created_time = b.created_time;
-  v.update_time = b.status_time;
-  v.risk = b.risk;
-  v.risk_class = options_.alarm.risk_class(b.risk);
-  v.tag = options_.alarm.tag;
-  v.src_ips = &b.src_ips;
-  v.dst_ips = &b.dst_ips;
-  v.intel_hits = &b.intel_hits;
-  v.vulnerabilities = &b.vulnerabilities;
-  v.custom_data = &b.custom_data;
-  v.networks = &b.networks;
-  v.rules.reserve(b.stages.size());
-  for (std::size_t i = 0; i < b.stages.size(); ++i) {
-    const Backlog::Stage& s = b.stages[i];
-    v.rules.push_back({&dir.rules[i], s.from, s.to, s.port_from, s.port_to, s.custom_data[0],
-                       s.custom_data[1], s.custom_data[2], s.start_time, s.end_time, s.rcvd_time,
-                       s.status});
+  // The record without intel/vuln results: they are spliced in at layout.findings_at, the
+  // current ones here and, later, the snapshot's (alarms.md §3.2) by the lookup.
+  std::string record;
+  alarm::AlarmJsonLayout layout;
+  if (b.risk >= 1) {
+    alarm::AlarmView v;
+    v.alarm_id = b.id;
+    v.title = b.title;
+    v.status = options_.alarm.status;
+    v.kingdom = dir.kingdom;
+    v.category = dir.category;
+    v.created_time = b.created_time;
+    v.update_time = b.status_time;
+    v.risk = b.risk;
+    v.risk_class = options_.alarm.risk_class(b.risk);
+    v.tag = options_.alarm.tag;
+    v.src_ips = &b.src_ips;
+    v.dst_ips = &b.dst_ips;
+    v.custom_data = &b.custom_data;
+    v.networks = &b.networks;
+    v.rules.reserve(b.stages.size());
+    for (std::size_t i = 0; i < b.stages.size(); ++i) {
+      const Backlog::Stage& s = b.stages[i];
+      v.rules.push_back({&dir.rules[i], s.from, s.to, s.port_from, s.port_to, s.custom_data[0],
+                         s.custom_data[1], s.custom_data[2], s.start_time, s.end_time, s.rcvd_time,
+                         s.status});
+    }
+    record.reserve(1024);
+    alarm::append_alarm_json(record, v, &layout);
+    if (b.findings) {
+      std::string line;
+      line.reserve(record.size() + 256);
+      line.append(record, 0, layout.findings_at);
+      b.findings->append_json(line);
+      line.append(record, layout.findings_at);
+      sink_.write_alarm(std::move(line));
+    } else {
+      sink_.write_alarm(record);
+    }
   }
-  std::string line;
-  line.reserve(1024);
-  alarm::append_alarm_json(line, v);
-  sink_.write_alarm(std::move(line));
+  if (!start_lookups) return;
+
+  enrich::LookupJob job;
+  job.alarm_id = b.id;
+  job.findings = b.findings;
+  if (b.risk >= 1) {
+    job.record = std::move(record);
+    job.findings_at = layout.findings_at;
+    job.networks_at = layout.networks_at;
+  }
+  if (enricher->intel_enabled()) {
+    job.ips = b.src_ips;
+    for (const std::string& ip : b.dst_ips) add_unique(job.ips, ip);
+  }
+  if (enricher->vuln_enabled()) {
+    std::vector<enrich::RuleAddresses> rules;
+    rules.reserve(b.stages.size());
+    for (const Backlog::Stage& s : b.stages) {
+      rules.push_back({s.from, s.to, s.port_from, s.port_to});
+    }
+    job.vuln_terms = enrich::vuln_terms(rules, b.last_src_port, b.last_dst_port);
+  }
+  enricher->submit(std::move(job));
 }
 
 void Engine::remove_backlog(Backlog& b) {
@@ -464,12 +505,28 @@ void Engine::unfile_backlog(Backlog& b) {
   b.bucket_map = nullptr;
 }
 
-void Engine::release_guard(DirectiveState& d, const Backlog& b) {
-  for (const std::string& id : b.event_ids) {
-    auto it = d.guard.find(id);
-    if (it == d.guard.end()) continue;
-    if (--it->second.count == 0) d.guard.erase(it);
+std::string Engine::holder_id(const DirectiveState& d, uint64_t key, uint32_t last_holder) const {
+  const auto holds = [key](const Backlog& b) {
+    return std::find(b.event_keys.begin(), b.event_keys.end(), key) != b.event_keys.end();
+  };
+  // The last backlog that took the event, else any that still holds it (the last one may
+  // already have been released).
+  const Backlog* found = nullptr;
+  for (const auto& [seq, b] : d.backlogs) {
+    if (!holds(*b)) continue;
+    if (static_cast<uint32_t>(seq) == last_holder) return b->id;
+    found = b.get();
   }
+  for (const Buried& g : graveyard_) {
+    if (g.backlog->owner != &d || !holds(*g.backlog)) continue;
+    if (static_cast<uint32_t>(g.backlog->seq) == last_holder) return g.backlog->id;
+    found = g.backlog.get();
+  }
+  return found ? found->id : std::string();
+}
+
+void Engine::release_guard(DirectiveState& d, const Backlog& b) {
+  for (const uint64_t key : b.event_keys) d.guard.release(key);
 }
 
 void Engine::sweep_graveyard(int64_t now_ns) {

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <optional>
 #include <stdexcept>
 
 namespace dsiem::http {
@@ -68,28 +69,36 @@ ClientResponse get(const std::string& url, std::chrono::milliseconds timeout) {
   std::string current = url;
   for (int redirects = 0; redirects <= 5; ++redirects) {
     const Url u = parse_url(current);
-    asio::io_context io;
-    beast::tcp_stream stream(io);
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) throw std::runtime_error("Get \"" + current + "\": timeout");
-    beast::error_code ec;
+    // Beast's stream deadline only applies to asynchronous operations, so the exchange runs
+    // asynchronously on a private io_context bounded by the deadline.
+    asio::io_context io;
+    beast::tcp_stream stream(io);
     asio::ip::tcp::resolver resolver(io);
-    const auto endpoints = resolver.resolve(u.host, u.port, ec);
-    if (ec) throw std::runtime_error("Get \"" + current + "\": " + ec.message());
-    stream.expires_after(left);
-    stream.connect(endpoints, ec);
-    if (ec) throw std::runtime_error("Get \"" + current + "\": " + ec.message());
     beast::http::request<beast::http::empty_body> req{beast::http::verb::get, u.target, 11};
     req.set(beast::http::field::host, u.host + ":" + u.port);
     req.set(beast::http::field::user_agent, "dsiem");
-    beast::http::write(stream, req, ec);
-    if (ec) throw std::runtime_error("Get \"" + current + "\": " + ec.message());
     beast::flat_buffer buffer;
     beast::http::response_parser<beast::http::string_body> parser;
     parser.body_limit(100 * 1024 * 1024);
-    beast::http::read(stream, buffer, parser, ec);
-    if (ec) throw std::runtime_error("Get \"" + current + "\": " + ec.message());
+    std::optional<beast::error_code> outcome;
+    resolver.async_resolve(u.host, u.port, [&](beast::error_code ec, auto endpoints) {
+      if (ec) return void(outcome = ec);
+      stream.expires_at(deadline);
+      stream.async_connect(endpoints, [&](beast::error_code ec, const auto&) {
+        if (ec) return void(outcome = ec);
+        beast::http::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+          if (ec) return void(outcome = ec);
+          beast::http::async_read(stream, buffer, parser,
+                                  [&](beast::error_code ec, std::size_t) { outcome = ec; });
+        });
+      });
+    });
+    io.run_for(left);  // name resolution has no deadline of its own
+    if (!outcome) throw std::runtime_error("Get \"" + current + "\": timeout");
+    if (*outcome) throw std::runtime_error("Get \"" + current + "\": " + outcome->message());
     auto res = parser.release();
     const int status = static_cast<int>(res.result_int());
     if (status >= 300 && status < 400 && res.find(beast::http::field::location) != res.end()) {

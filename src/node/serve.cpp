@@ -21,6 +21,7 @@
 #include "dsiem/config/directive.h"
 #include "dsiem/config/lookup_sources.h"
 #include "dsiem/correlate/pipeline.h"
+#include "dsiem/enrich/enricher.h"
 #include "dsiem/http/config_routes.h"
 #include "dsiem/http/server.h"
 #include "dsiem/http/static_files.h"
@@ -159,6 +160,7 @@ class Housekeeping {
 struct Correlator {
   std::shared_ptr<const config::Assets> assets;
   std::unique_ptr<alarm::FileWriter> writer;
+  std::unique_ptr<enrich::Enricher> enricher;
   std::unique_ptr<correlate::Pipeline> pipeline;
 
   // Queues the events for correlation, all or none, except those whose source is whitelisted
@@ -180,6 +182,8 @@ struct Correlator {
   }
   void stop() {
     if (pipeline) pipeline->stop();
+    // Lookups already running finish (their snapshots are written); queued ones are dropped.
+    if (enricher) enricher->stop();
     if (writer) writer->stop();
   }
 };
@@ -189,10 +193,11 @@ Correlator start_correlator(const cli::Settings& s, const std::filesystem::path&
   const auto configs = base / "configs";
   Correlator c;
   std::vector<config::Directive> directives;
+  std::vector<config::LookupSource> intel_sources, vuln_sources;
   try {
     c.assets = std::make_shared<const config::Assets>(config::Assets::load(configs));
-    config::load_lookup_sources(configs, config::LookupKind::kIntel);
-    config::load_lookup_sources(configs, config::LookupKind::kVuln);
+    intel_sources = config::load_lookup_sources(configs, config::LookupKind::kIntel);
+    vuln_sources = config::load_lookup_sources(configs, config::LookupKind::kVuln);
     config::DirectiveSet set;
     try {
       set = config::load_directives(configs, "directives_*.json");
@@ -213,6 +218,11 @@ Correlator start_correlator(const cli::Settings& s, const std::filesystem::path&
   } catch (const std::exception& e) {
     throw StartupError(std::string("Cannot initialize alarm: ") + e.what());
   }
+  enrich::EnricherOptions eopts;
+  eopts.intel_private_ip = s.intel_private_ip;
+  eopts.cache_ttl = std::chrono::minutes(s.cache_duration > 0 ? s.cache_duration : 10);
+  c.enricher = std::make_unique<enrich::Enricher>(std::move(intel_sources), std::move(vuln_sources),
+                                                  eopts, clock, *c.writer);
   correlate::Pipeline::Options popts;
   popts.shards = default_shards();
   popts.capacity = s.max_queue > 0 ? static_cast<std::size_t>(s.max_queue) * 2 : 0;
@@ -222,6 +232,7 @@ Correlator start_correlator(const cli::Settings& s, const std::filesystem::path&
   popts.engine.alarm.tag = s.tags.front();
   popts.engine.alarm.med_risk_min = s.med_risk_min;
   popts.engine.alarm.med_risk_max = s.med_risk_max;
+  popts.engine.enricher = c.enricher.get();
   // Outputs exist before the first event can arrive (gaps A10).
   c.pipeline = std::make_unique<correlate::Pipeline>(std::move(directives), c.assets, clock,
                                                      *c.writer, popts, std::move(on_overload));

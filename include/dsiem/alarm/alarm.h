@@ -63,9 +63,22 @@ struct AlarmView {
   std::vector<RuleView> rules;
 };
 
+// Where, in a record appended by append_alarm_json, the intel_hits/vulnerabilities members
+// start (right after dst_ips) and where the networks member starts (custom_data lies between).
+// Lookup snapshots (alarms.md §3.2) are spliced together from these offsets.
+struct AlarmJsonLayout {
+  std::size_t findings_at = 0;
+  std::size_t networks_at = 0;
+};
+
 // Appends the compact JSON of an alarm record (key order, omissions and Go escaping of
-// alarms.md §2), without a newline.
-void append_alarm_json(std::string& out, const AlarmView& alarm);
+// alarms.md §2), without a newline. With `layout`, records the offsets (into `out`) above.
+void append_alarm_json(std::string& out, const AlarmView& alarm, AlarmJsonLayout* layout = nullptr);
+
+// Appends `,"<key>":[{"provider":..,"term":..,"result":..},...]`; nothing when `results` is null
+// or empty.
+void append_lookup_results(std::string& out, std::string_view key,
+                           const std::vector<LookupResult>* results);
 
 // Appends {"alarm_id":..,"stage":..,"event_id":..} without a newline.
 void append_link_json(std::string& out, std::string_view alarm_id, int64_t stage,

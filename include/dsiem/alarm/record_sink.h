@@ -5,7 +5,8 @@
 namespace dsiem::alarm {
 
 // Where correlation sends its output lines. Lines arrive in causal order per producer;
-// implementations must keep that order and must not drop lines.
+// implementations must keep that order and must not drop lines. Implementations are
+// thread-safe: every correlation shard and the lookup workers write to the same sink.
 class RecordSink {
  public:
   virtual ~RecordSink() = default;

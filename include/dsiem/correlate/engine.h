@@ -15,7 +15,9 @@
 #include "dsiem/config/directive.h"
 #include "dsiem/correlate/alarm_id.h"
 #include "dsiem/correlate/directive_index.h"
+#include "dsiem/correlate/event_id_guard.h"
 #include "dsiem/correlate/matcher.h"
+#include "dsiem/enrich/enricher.h"
 #include "dsiem/event/event.h"
 
 namespace dsiem::correlate {
@@ -25,6 +27,9 @@ struct EngineOptions {
   int64_t max_delay_seconds = 180;  // 0: no overload detection
   alarm::AlarmSettings alarm;
   int shard = 0;  // distinguishes alarm IDs made by parallel engines
+  // Intel/vuln lookups started at stage completions (alarms.md §3); null or disabled: none.
+  // Shared by every shard's engine; must outlive them.
+  enrich::Enricher* enricher = nullptr;
 };
 
 // Called (non-blocking) when a backlog sees an event later than maxDelay (events.md §8.2).
@@ -67,6 +72,8 @@ class Engine {
   void upsert_alarm(Backlog& b, bool lookups);
   void remove_backlog(Backlog& b);
   void release_guard(DirectiveState& d, const Backlog& b);
+  // The ID of the backlog named in the duplicate-guard log line (slow path, duplicates only).
+  std::string holder_id(const DirectiveState& d, uint64_t key, uint32_t last_holder) const;
   // Adds / removes a live backlog to / from its directive's lookup list for its current stage.
   void file_backlog(DirectiveState& d, Backlog& b);
   void unfile_backlog(Backlog& b);
