@@ -27,23 +27,6 @@ int64_t wrap_mul(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
 }
 
-bool is_special_address(std::string_view v) {
-  return v == "ANY" || v == "HOME_NET" || v == "!HOME_NET";
-}
-
-// directives.md §7.1: a value containing ':' whose colon-trimmed rest is a base-10 integer.
-std::optional<int64_t> reference_number(std::string_view v) {
-  if (v.find(':') == std::string_view::npos) return std::nullopt;
-  while (!v.empty() && v.front() == ':') v.remove_prefix(1);
-  while (!v.empty() && v.back() == ':') v.remove_suffix(1);
-  if (!v.empty() && v.front() == '+') v.remove_prefix(1);
-  if (v.empty()) return std::nullopt;
-  int64_t n = 0;
-  const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
-  return n;
-}
-
 void add_unique(std::vector<std::string>& list, const std::string& v) {
   if (std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
 }
@@ -248,44 +231,15 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
   b.title = replace_all(dir.name, "SRC_IP", src_name.empty() ? e.src_ip : src_name);
   b.title = replace_all(std::move(b.title), "DST_IP", dst_name.empty() ? e.dst_ip : dst_name);
 
+  std::vector<RuleValues> values = resolve_rule_values(dir, e);
   b.stages.resize(dir.rules.size());
   for (std::size_t i = 0; i < dir.rules.size(); ++i) {
-    const config::Rule& r = dir.rules[i];
     Backlog::Stage& s = b.stages[i];
-    s.from = r.from;
-    s.to = r.to;
-    s.port_from = r.port_from;
-    s.port_to = r.port_to;
-    s.custom_data = {r.custom_data1, r.custom_data2, r.custom_data3};
-  }
-  if (dir.all_rules_always_active) {
-    Backlog::Stage& first = b.stages[0];
-    if (is_special_address(first.from)) first.from = e.src_ip;
-    if (is_special_address(first.to)) first.to = e.dst_ip;
-  }
-  // References resolve in index order, so ":1" in rule 3 sees rule 1's already-resolved value,
-  // and every substituted value comes from the creating event (directives.md §7.2).
-  const auto n = static_cast<int64_t>(b.stages.size());
-  for (std::size_t i = 1; i < b.stages.size(); ++i) {
-    Backlog::Stage& s = b.stages[i];
-    auto target = [&](const std::string& v) -> const Backlog::Stage* {
-      const auto ref = reference_number(v);
-      if (!ref || *ref < 1 || *ref > n) return nullptr;  // out of range: literal text
-      return &b.stages[static_cast<std::size_t>(*ref - 1)];
-    };
-    if (const auto* r = target(s.from)) s.from = is_special_address(r->from) ? e.src_ip : r->from;
-    if (const auto* r = target(s.to)) s.to = is_special_address(r->to) ? e.dst_ip : r->to;
-    if (const auto* r = target(s.port_from)) {
-      s.port_from = r->port_from != "ANY" ? r->port_from : std::to_string(e.src_port);
-    }
-    if (const auto* r = target(s.port_to)) {
-      s.port_to = r->port_to != "ANY" ? r->port_to : std::to_string(e.dst_port);
-    }
-    for (int k = 0; k < 3; ++k) {
-      if (const auto* r = target(s.custom_data[k])) {
-        s.custom_data[k] = r->custom_data[k] != "ANY" ? r->custom_data[k] : e.custom_data(k + 1);
-      }
-    }
+    s.from = std::move(values[i].from);
+    s.to = std::move(values[i].to);
+    s.port_from = std::move(values[i].port_from);
+    s.port_to = std::move(values[i].port_to);
+    s.custom_data = std::move(values[i].custom_data);
   }
   for (std::size_t i = 0; i < b.stages.size(); ++i) {
     Backlog::Stage& s = b.stages[i];

@@ -1,5 +1,7 @@
 #include "dsiem/correlate/matcher.h"
 
+#include <charconv>
+
 #include <algorithm>
 
 #include "dsiem/common/text.h"
@@ -259,6 +261,63 @@ bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in, 
     return address_port_check(c, in, sticky);
   }
   return false;
+}
+
+std::optional<int64_t> reference_number(std::string_view v) {
+  if (v.find(':') == std::string_view::npos) return std::nullopt;
+  while (!v.empty() && v.front() == ':') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ':') v.remove_suffix(1);
+  if (!v.empty() && v.front() == '+') v.remove_prefix(1);
+  if (v.empty()) return std::nullopt;
+  int64_t n = 0;
+  const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || ptr != v.data() + v.size()) return std::nullopt;
+  return n;
+}
+
+bool is_special_address(std::string_view v) {
+  return v == "ANY" || v == "HOME_NET" || v == "!HOME_NET";
+}
+
+std::vector<RuleValues> resolve_rule_values(const config::Directive& d, const event::Event& first) {
+  std::vector<RuleValues> rules;
+  rules.reserve(d.rules.size());
+  for (const config::Rule& r : d.rules) {
+    rules.push_back(
+        {r.from, r.to, r.port_from, r.port_to, {r.custom_data1, r.custom_data2, r.custom_data3}});
+  }
+  if (rules.empty()) return rules;
+  if (d.all_rules_always_active) {
+    if (is_special_address(rules[0].from)) rules[0].from = first.src_ip;
+    if (is_special_address(rules[0].to)) rules[0].to = first.dst_ip;
+  }
+  // In index order, so ":1" in rule 3 sees rule 1's already-resolved value; every substituted
+  // value comes from the creating event.
+  const auto n = static_cast<int64_t>(rules.size());
+  for (std::size_t i = 1; i < rules.size(); ++i) {
+    RuleValues& s = rules[i];
+    auto target = [&](const std::string& v) -> const RuleValues* {
+      const auto ref = reference_number(v);
+      if (!ref || *ref < 1 || *ref > n) return nullptr;  // out of range: literal text
+      return &rules[static_cast<std::size_t>(*ref - 1)];
+    };
+    if (const auto* r = target(s.from))
+      s.from = is_special_address(r->from) ? first.src_ip : r->from;
+    if (const auto* r = target(s.to)) s.to = is_special_address(r->to) ? first.dst_ip : r->to;
+    if (const auto* r = target(s.port_from)) {
+      s.port_from = r->port_from != "ANY" ? r->port_from : std::to_string(first.src_port);
+    }
+    if (const auto* r = target(s.port_to)) {
+      s.port_to = r->port_to != "ANY" ? r->port_to : std::to_string(first.dst_port);
+    }
+    for (int k = 0; k < 3; ++k) {
+      if (const auto* r = target(s.custom_data[k])) {
+        s.custom_data[k] =
+            r->custom_data[k] != "ANY" ? r->custom_data[k] : first.custom_data(k + 1);
+      }
+    }
+  }
+  return rules;
 }
 
 }  // namespace dsiem::correlate

@@ -30,6 +30,24 @@ struct MatchInput {
 
 MatchInput prepare_input(const event::Event& e, const config::Assets& assets);
 
+// directives.md §7.1: the rule number of a `:N` reference (a value containing ':' whose
+// colon-trimmed rest is a base-10 integer), or nullopt for any other value.
+std::optional<int64_t> reference_number(std::string_view value);
+
+// ANY, HOME_NET or !HOME_NET: address words a reference replaces with the event's address.
+bool is_special_address(std::string_view value);
+
+// The address, port and custom-data values of one rule within a backlog.
+struct RuleValues {
+  std::string from, to, port_from, port_to;
+  std::array<std::string, 3> custom_data;
+};
+
+// The values of every rule of `d` for a backlog created by `first`: the rules' own values with
+// `:N` references resolved in index order against the creating event (directives.md §7.2), and,
+// with all_rules_always_active, rule 1's special addresses pinned to the event's.
+std::vector<RuleValues> resolve_rule_values(const config::Directive& d, const event::Event& first);
+
 // from / to (directives.md §5.2-5.3).
 class AddressCondition {
  public:
