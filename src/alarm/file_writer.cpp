@@ -14,6 +14,9 @@ namespace dsiem::alarm {
 
 namespace {
 
+constexpr auto kLinger = std::chrono::milliseconds(2);
+constexpr std::size_t kLingerBelowBytes = 64 * 1024;
+
 int open_append(const std::filesystem::path& path) {
   return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
@@ -148,6 +151,7 @@ void FileWriter::run() {
     // Links first: an alarm's links are written before the alarm line they explain.
     if (!links.empty()) write_all(links_fd_, dir_ / kLinksFile, links);
     if (!alarms.empty()) write_all(alarms_fd_, dir_ / kAlarmsFile, alarms);
+    const bool small = links.size() + alarms.size() < kLingerBelowBytes;
     links.clear();
     alarms.clear();
     {
@@ -155,6 +159,9 @@ void FileWriter::run() {
       written_batches_ = batches;
       space_cv_.notify_all();
     }
+    // Let lines gather after a small write: one write per batch rather than one per line under
+    // load (each costs a wake-up and a syscall). Waiters (flush, a full queue) wait at most this.
+    if (small) std::this_thread::sleep_for(kLinger);
   }
   std::lock_guard lock(mu_);
   written_batches_ = enqueued_batches_;

@@ -27,14 +27,15 @@ int64_t wrap_mul(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
 }
 
-void add_unique(std::vector<std::string>& list, const std::string& v) {
-  if (std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
-}
-
-// 0.0.0.0 stays only while it is the only entry (correlation.md §6.1 step 4).
-void drop_unspecified(std::vector<std::string>& list) {
-  if (list.size() < 2) return;
-  list.erase(std::remove(list.begin(), list.end(), "0.0.0.0"), list.end());
+// Adds an event address to a backlog's src_ips / dst_ips: distinct, in first-seen order, and
+// 0.0.0.0 only while it is the only entry (correlation.md §6.1 step 4).
+void add_address(UniqueStrings& list, const std::string& ip) {
+  if (ip == "0.0.0.0") {
+    if (list.empty()) list.insert(ip);
+    return;
+  }
+  if (list.size() == 1 && list.items().front() == "0.0.0.0") list.clear();
+  list.insert(ip);
 }
 
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
@@ -68,8 +69,8 @@ struct Engine::Backlog {
   std::vector<Stage> stages;
   std::size_t current = 0;
   int64_t risk = 0;
-  std::vector<std::string> src_ips;
-  std::vector<std::string> dst_ips;
+  UniqueStrings src_ips;
+  UniqueStrings dst_ips;
   std::vector<std::pair<std::string, std::string>> custom_data;
   int64_t status_time = 0;
   std::vector<uint64_t> event_keys;  // EventIdGuard keys of every appended event
@@ -141,12 +142,12 @@ void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
     // offer() may delete or re-file a backlog: iterate over a snapshot of the candidates.
     std::vector<Backlog*>& candidates = candidates_;
     candidates.assign(d.unkeyed.begin(), d.unkeyed.end());
-    if (in.src_term) {
+    if (in.src_term && !d.by_src.empty()) {
       if (auto it = d.by_src.find(*in.src_term); it != d.by_src.end()) {
         candidates.insert(candidates.end(), it->second.begin(), it->second.end());
       }
     }
-    if (in.dst_term) {
+    if (in.dst_term && !d.by_dst.empty()) {
       if (auto it = d.by_dst.find(*in.dst_term); it != d.by_dst.end()) {
         candidates.insert(candidates.end(), it->second.begin(), it->second.end());
       }
@@ -264,8 +265,8 @@ void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
   b.event_keys.push_back(key);
   b.owner->guard.add(key, b.seq);
   ++b.stages[stage].count;
-  add_unique(b.src_ips, e.src_ip);
-  add_unique(b.dst_ips, e.dst_ip);
+  add_address(b.src_ips, e.src_ip);
+  add_address(b.dst_ips, e.dst_ip);
   for (int k = 1; k <= 3; ++k) {
     const std::string& label = e.custom_label(k);
     const std::string& content = e.custom_data(k);
@@ -275,8 +276,6 @@ void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
       b.custom_data.push_back(pair);
     }
   }
-  drop_unspecified(b.src_ips);
-  drop_unspecified(b.dst_ips);
   b.last_src_port = e.src_port;
   b.last_dst_port = e.dst_port;
   b.status_time = clock_.now_seconds();
@@ -312,7 +311,7 @@ void Engine::process_matched(Backlog& b, std::size_t idx, const event::Event& e,
 void Engine::update_risk(Backlog& b, std::size_t stage) {
   int64_t value = 0;
   for (const auto* list : {&b.src_ips, &b.dst_ips}) {
-    for (const std::string& ip : *list) value = std::max(value, assets_->value(ip));
+    for (const std::string& ip : list->items()) value = std::max(value, assets_->value(ip));
   }
   const config::Directive& dir = b.owner->directive;
   b.risk = wrap_mul(wrap_mul(dir.priority, dir.rules[stage].reliability), value) / 25;
@@ -324,7 +323,7 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
     b.created_time = b.status_time;
   }
   for (const auto* list : {&b.src_ips, &b.dst_ips}) {
-    for (const std::string& ip : *list) {
+    for (const std::string& ip : list->items()) {
       for (std::string& net : assets_->networks(ip)) {
         auto pos = std::lower_bound(b.networks.begin(), b.networks.end(), net);
         if (pos == b.networks.end() || *pos != net) b.networks.insert(pos, std::move(net));
@@ -353,8 +352,8 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
     v.risk = b.risk;
     v.risk_class = options_.alarm.risk_class(b.risk);
     v.tag = options_.alarm.tag;
-    v.src_ips = &b.src_ips;
-    v.dst_ips = &b.dst_ips;
+    v.src_ips = &b.src_ips.items();
+    v.dst_ips = &b.dst_ips.items();
     v.custom_data = &b.custom_data;
     v.networks = &b.networks;
     v.rules.reserve(b.stages.size());
@@ -388,8 +387,9 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
     job.networks_at = layout.networks_at;
   }
   if (enricher->intel_enabled()) {
-    job.ips = b.src_ips;
-    for (const std::string& ip : b.dst_ips) add_unique(job.ips, ip);
+    UniqueStrings ips = b.src_ips;
+    for (const std::string& ip : b.dst_ips.items()) ips.insert(ip);
+    job.ips = ips.items();
   }
   if (enricher->vuln_enabled()) {
     std::vector<enrich::RuleAddresses> rules;

@@ -1,6 +1,7 @@
 #include "dsiem/event/batch.h"
 
 #include <cctype>
+#include <cstring>
 
 namespace dsiem::event {
 
@@ -15,26 +16,32 @@ std::size_t skip_space(std::string_view s, std::size_t i) {
   return i;
 }
 
+// One past the closing quote of the string whose opening quote is at `i`, or npos. memchr finds
+// each candidate quote; an odd run of backslashes before it means it is escaped.
+std::size_t string_end(std::string_view s, std::size_t i) {
+  for (std::size_t from = i + 1; from < s.size();) {
+    const void* hit = std::memchr(s.data() + from, '"', s.size() - from);
+    if (hit == nullptr) return std::string_view::npos;
+    const auto q = static_cast<std::size_t>(static_cast<const char*>(hit) - s.data());
+    std::size_t backslashes = 0;
+    while (q - backslashes > i + 1 && s[q - backslashes - 1] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return q + 1;
+    from = q + 1;
+  }
+  return std::string_view::npos;
+}
+
 // The end (one past) of the JSON value starting at `i`, or npos when it does not end inside `s`.
 // Only the framing is followed: brackets, braces and strings; scalars run to the next delimiter.
 std::size_t value_end(std::string_view s, std::size_t i) {
   int depth = 0;
-  bool in_string = false;
-  for (; i < s.size(); ++i) {
+  while (i < s.size()) {
     const char c = s[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-        if (depth == 0) return i + 1;
-      }
-      continue;
-    }
     switch (c) {
       case '"':
-        in_string = true;
-        break;
+        i = string_end(s, i);
+        if (i == std::string_view::npos || depth == 0) return i;
+        continue;
       case '{':
       case '[':
         ++depth;
@@ -51,8 +58,9 @@ std::size_t value_end(std::string_view s, std::size_t i) {
         if (depth == 0 && is_json_space(c)) return i;
         break;
     }
+    ++i;
   }
-  return depth == 0 && !in_string ? i : std::string_view::npos;
+  return depth == 0 ? i : std::string_view::npos;
 }
 
 }  // namespace

@@ -230,12 +230,13 @@ TEST(LookupCache, FullCacheDropsExpiredThenOldest) {
 
 // ---- AlarmFindings ----
 
-TEST(AlarmFindings, AddsOnlyNewResults) {
+// An answer's repeated elements are all kept, as the reference appends every one.
+TEST(AlarmFindings, KeepsEveryResultOfAnAnswer) {
   AlarmFindings f;
-  EXPECT_EQ(f.add_intel_hits({{"Wise", "8.8.8.8", "a: b"}, {"Wise", "8.8.8.8", "a: b"}}), 1u);
-  EXPECT_EQ(f.add_intel_hits({{"Wise", "8.8.8.8", "a: b"}, {"Other", "8.8.8.8", "a: b"}}), 1u);
+  EXPECT_EQ(f.add_intel_hits({{"Wise", "8.8.8.8", "a: b"}, {"Wise", "8.8.8.8", "a: b"}}), 2u);
+  EXPECT_EQ(f.add_intel_hits({{"Other", "8.8.8.8", "a: b"}}), 1u);
   EXPECT_EQ(f.add_vulnerabilities({{"Nesd", "10.0.0.5:80", "High - x"}}), 1u);
-  EXPECT_EQ(f.intel_hits().size(), 2u);
+  EXPECT_EQ(f.intel_hits().size(), 3u);
   EXPECT_TRUE(f.has_intel_term("8.8.8.8"));
   EXPECT_FALSE(f.has_intel_term("10.0.0.5:80"));
   EXPECT_TRUE(f.has_vulnerability_term("10.0.0.5:80"));

@@ -20,6 +20,7 @@
 #include "dsiem/http/server.h"
 #include "dsiem/http/util.h"
 #include "test_support.h"
+#include "unit/lookup_servers.h"
 
 namespace dsiem::enrich {
 namespace {
@@ -27,6 +28,8 @@ namespace {
 using alarm::LookupResult;
 using Results = std::vector<LookupResult>;
 using namespace std::chrono_literals;
+using dsiem::test::lookup_source;
+using dsiem::test::LookupServer;
 
 constexpr auto kBoundedWait = 5s;
 
@@ -35,131 +38,6 @@ const std::string kSpamming =
 const std::string kOnlyMetadata = R"([{field:"alienvault.id",len:3,value:"12"}])";
 const std::string kShellshock =
     R"json([{"cve":"CVE-2014-6271","risk":"Critical","name":"Bash Remote Code Execution (Shellshock)"}])json";
-const std::string kNoVulnerability = "no vulnerability found\n";
-
-// One HTTP server speaking Wise on /wise/{ip} (and /wise2/{ip}) and nesd on /nesd/?ip=&port=.
-// Answers are canned per request key ("wise 8.8.8.8", "nesd 10.0.0.5:80"); unknown keys get an
-// empty Wise list or "no vulnerability found\n". Requests can be held until released.
-class LookupServer {
- public:
-  struct Answer {
-    int status = 200;
-    std::string body;
-    std::chrono::milliseconds delay{0};
-  };
-
-  LookupServer() {
-    auto router = std::make_shared<http::Router>();
-    for (const std::string prefix : {"wise", "wise2"}) {
-      router->add("GET", "/" + prefix + "/{ip}", [this, prefix](http::Request&& req, auto respond) {
-        respond(serve(prefix + " " + req.params["ip"], req.query, "[]"));
-      });
-    }
-    router->add("GET", "/nesd/", [this](http::Request&& req, auto respond) {
-      const std::string term =
-          http::query_value(req.query, "ip") + ":" + http::query_value(req.query, "port");
-      respond(serve("nesd " + term, req.query, kNoVulnerability));
-    });
-    http::ServerOptions options;
-    options.address = "127.0.0.1";
-    options.port = 0;
-    options.threads = 4;
-    server_ = std::make_unique<http::Server>(options, router);
-    server_->start();
-  }
-
-  ~LookupServer() {
-    release();
-    server_->stop();
-  }
-
-  std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
-  }
-  std::string wise_url() const { return url("/wise/${ip}"); }
-  std::string nesd_url() const { return url("/nesd/?ip=${ip}&port=${port}"); }
-
-  void answer(const std::string& key, Answer a) {
-    std::lock_guard lock(mu_);
-    answers_[key] = std::move(a);
-  }
-  void answer(const std::string& key, std::string body) { answer(key, Answer{200, body}); }
-
-  // Requests wait (at most 10 s) until release().
-  void hold() {
-    std::lock_guard lock(mu_);
-    holding_ = true;
-  }
-  void release() {
-    std::lock_guard lock(mu_);
-    holding_ = false;
-    cv_.notify_all();
-  }
-
-  // Request keys in arrival order.
-  std::vector<std::string> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  std::vector<std::string> queries() const {
-    std::lock_guard lock(mu_);
-    return queries_;
-  }
-  // "start <key>" / "end <key>" in order.
-  std::vector<std::string> timeline() const {
-    std::lock_guard lock(mu_);
-    return timeline_;
-  }
-  bool wait_for_requests(std::size_t n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, kBoundedWait, [&] { return requests_.size() >= n; });
-  }
-
- private:
-  http::Response serve(const std::string& key, const std::string& query,
-                       const std::string& default_body) {
-    Answer a{200, default_body};
-    {
-      std::unique_lock lock(mu_);
-      requests_.push_back(key);
-      queries_.push_back(query);
-      timeline_.push_back("start " + key);
-      cv_.notify_all();
-      cv_.wait_for(lock, 10s, [&] { return !holding_; });
-      if (auto it = answers_.find(key); it != answers_.end()) a = it->second;
-    }
-    // A slow server, not synchronisation: the answer simply takes this long.
-    if (a.delay.count() > 0) std::this_thread::sleep_for(a.delay);
-    {
-      std::lock_guard lock(mu_);
-      timeline_.push_back("end " + key);
-    }
-    http::Response r;
-    r.status = a.status;
-    r.body = a.body;
-    return r;
-  }
-
-  std::unique_ptr<http::Server> server_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool holding_ = false;
-  std::map<std::string, Answer> answers_;
-  std::vector<std::string> requests_;
-  std::vector<std::string> queries_;
-  std::vector<std::string> timeline_;
-};
-
-config::LookupSource source(std::string plugin, std::string url) {
-  config::LookupSource s;
-  s.name = plugin;
-  s.plugin = std::move(plugin);
-  s.type = s.plugin == "Wise" ? "IP" : "IP-Port";
-  s.enabled = true;
-  s.config = "{\"url\":\"" + url + "\"}";
-  s.url = std::move(url);
-  return s;
-}
 
 LookupJob intel_job(std::string alarm_id, std::vector<std::string> ips,
                     std::shared_ptr<AlarmFindings> findings = std::make_shared<AlarmFindings>()) {
@@ -187,13 +65,13 @@ class EnricherTest : public ::testing::Test {
     return o;
   }
   std::unique_ptr<Enricher> wise_enricher(EnricherOptions o) {
-    return std::make_unique<Enricher>(std::vector{source("Wise", server_.wise_url())},
+    return std::make_unique<Enricher>(std::vector{lookup_source("Wise", server_.wise_url())},
                                       std::vector<config::LookupSource>{}, o, clock_, sink_);
   }
   std::unique_ptr<Enricher> nesd_enricher(EnricherOptions o) {
     return std::make_unique<Enricher>(std::vector<config::LookupSource>{},
-                                      std::vector{source("Nesd", server_.nesd_url())}, o, clock_,
-                                      sink_);
+                                      std::vector{lookup_source("Nesd", server_.nesd_url())}, o,
+                                      clock_, sink_);
   }
 
   LookupServer server_;
@@ -212,8 +90,8 @@ TEST_F(EnricherTest, EnabledPerKindBySources) {
   none->wait_idle();
   EXPECT_TRUE(server_.requests().empty());
 
-  auto unknown = std::make_unique<Enricher>(std::vector{source("Nope", server_.wise_url())},
-                                            std::vector{source("Wise", server_.nesd_url())},
+  auto unknown = std::make_unique<Enricher>(std::vector{lookup_source("Nope", server_.wise_url())},
+                                            std::vector{lookup_source("Wise", server_.nesd_url())},
                                             options(), clock_, sink_);
   EXPECT_FALSE(unknown->intel_enabled());
   EXPECT_FALSE(unknown->vuln_enabled());
@@ -278,9 +156,10 @@ TEST_F(EnricherTest, IpsAlreadyInIntelHitsAreSkipped) {
 TEST_F(EnricherTest, EachSourceUsesItsOwnUrlWithoutDuplicates) {
   server_.answer("wise 8.8.8.8", kSpamming);
   server_.answer("wise2 8.8.8.8", R"([{field:"other.tag",len:7,value:"malware"}])");
-  auto enricher = std::make_unique<Enricher>(
-      std::vector{source("Wise", server_.wise_url()), source("Wise", server_.url("/wise2/${ip}"))},
-      std::vector<config::LookupSource>{}, options(), clock_, sink_);
+  auto enricher =
+      std::make_unique<Enricher>(std::vector{lookup_source("Wise", server_.wise_url()),
+                                             lookup_source("Wise", server_.url("/wise2/${ip}"))},
+                                 std::vector<config::LookupSource>{}, options(), clock_, sink_);
   auto findings = std::make_shared<AlarmFindings>();
   enricher->submit(intel_job("a1", {"8.8.8.8"}, findings));
   enricher->wait_idle();
@@ -310,9 +189,10 @@ TEST_F(EnricherTest, Non2xxAndMalformedAnswersAreFailuresAndNotCached) {
 TEST_F(EnricherTest, OneFailingSourceDoesNotHideTheOtherOnesResults) {
   server_.answer("wise 8.8.8.8", LookupServer::Answer{503, ""});
   server_.answer("wise2 8.8.8.8", kSpamming);
-  auto enricher = std::make_unique<Enricher>(
-      std::vector{source("Wise", server_.wise_url()), source("Wise", server_.url("/wise2/${ip}"))},
-      std::vector<config::LookupSource>{}, options(), clock_, sink_);
+  auto enricher =
+      std::make_unique<Enricher>(std::vector{lookup_source("Wise", server_.wise_url()),
+                                             lookup_source("Wise", server_.url("/wise2/${ip}"))},
+                                 std::vector<config::LookupSource>{}, options(), clock_, sink_);
   auto first = std::make_shared<AlarmFindings>();
   auto second = std::make_shared<AlarmFindings>();
   enricher->submit(intel_job("a1", {"8.8.8.8"}, first));
@@ -330,8 +210,8 @@ TEST_F(EnricherTest, OneFailingSourceDoesNotHideTheOtherOnesResults) {
 TEST_F(EnricherTest, FailuresAreLoggedAsWarnings) {
   server_.answer("wise 8.8.8.8", LookupServer::Answer{500, ""});
   server_.answer("nesd 10.0.0.5:80", "{}");
-  auto enricher = std::make_unique<Enricher>(std::vector{source("Wise", server_.wise_url())},
-                                             std::vector{source("Nesd", server_.nesd_url())},
+  auto enricher = std::make_unique<Enricher>(std::vector{lookup_source("Wise", server_.wise_url())},
+                                             std::vector{lookup_source("Nesd", server_.nesd_url())},
                                              options(), clock_, sink_);
   LookupJob job = intel_job("a1", {"8.8.8.8"});
   job.vuln_terms = {{"10.0.0.5", "80"}};
@@ -469,8 +349,8 @@ TEST_F(EnricherTest, NesdNotFoundIsCachedPerIpAndPort) {
 }
 
 TEST_F(EnricherTest, IntelAndVulnCachesAreSeparate) {
-  auto enricher = std::make_unique<Enricher>(std::vector{source("Wise", server_.wise_url())},
-                                             std::vector{source("Nesd", server_.nesd_url())},
+  auto enricher = std::make_unique<Enricher>(std::vector{lookup_source("Wise", server_.wise_url())},
+                                             std::vector{lookup_source("Nesd", server_.nesd_url())},
                                              options(), clock_, sink_);
   LookupJob job = intel_job("a1", {"8.8.8.8"});
   job.vuln_terms = {{"8.8.8.8", "53"}};
@@ -614,8 +494,8 @@ TEST_F(EnricherTest, SnapshotHasTheFindingsAndNoCustomData) {
 TEST_F(EnricherTest, IntelAndVulnEachWriteTheirSnapshot) {
   server_.answer("wise 8.8.8.8", kSpamming);
   server_.answer("nesd 10.0.0.5:80", kShellshock);
-  auto enricher = std::make_unique<Enricher>(std::vector{source("Wise", server_.wise_url())},
-                                             std::vector{source("Nesd", server_.nesd_url())},
+  auto enricher = std::make_unique<Enricher>(std::vector{lookup_source("Wise", server_.wise_url())},
+                                             std::vector{lookup_source("Nesd", server_.nesd_url())},
                                              options(), clock_, sink_);
   LookupJob job = intel_job("a1", {"8.8.8.8"});
   job.vuln_terms = {{"10.0.0.5", "80"}};

@@ -33,6 +33,13 @@ TEST(EventBatchTest, ArrayOfObjectsIsSplitIntoElementTexts) {
   for (std::size_t i = 0; i < items->size(); ++i) EXPECT_EQ((*items)[i].position, i);
 }
 
+TEST(EventBatchTest, EscapedBackslashesBeforeAQuoteAreCounted) {
+  // "x\\" ends after two escaped backslashes; "y\\\"z" holds an escaped quote.
+  const auto items = split_event_array(R"([{"a":"x\\"},{"b":"y\\\"z]"}])");
+  ASSERT_TRUE(items.has_value());
+  EXPECT_EQ(texts(*items), (std::vector<std::string>{R"({"a":"x\\"})", R"({"b":"y\\\"z]"})"}));
+}
+
 TEST(EventBatchTest, BrokenElementsAreLeftToTheEventDecoder) {
   // Balanced but invalid JSON inside an object is still one element.
   const auto items = split_event_array(R"([{"a":},{"b":2}])");

@@ -17,6 +17,7 @@
 #include "dsiem/correlate/directive_index.h"
 #include "dsiem/correlate/event_id_guard.h"
 #include "dsiem/correlate/matcher.h"
+#include "dsiem/correlate/unique_strings.h"
 #include "dsiem/enrich/enricher.h"
 #include "dsiem/event/event.h"
 

@@ -30,7 +30,7 @@ class AlarmFindings {
   std::vector<alarm::LookupResult> vulnerabilities() const;
   bool has_intel_term(std::string_view term) const;
   bool has_vulnerability_term(std::string_view term) const;
-  // Appends results whose (provider, term, result) is not yet present; returns how many.
+  // Appends every result (an answer's repeats included); returns how many.
   std::size_t add_intel_hits(const std::vector<alarm::LookupResult>& results);
   std::size_t add_vulnerabilities(const std::vector<alarm::LookupResult>& results);
   // Appends the `"intel_hits":[..]` / `"vulnerabilities":[..]` members (each with a leading

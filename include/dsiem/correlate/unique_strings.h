@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dsiem::correlate {
+
+// An insertion-ordered list of distinct strings with constant-time membership tests: a backlog's
+// src_ips / dst_ips can grow to thousands of addresses, and every appended event checks its
+// addresses against them. Small lists are scanned; from kIndexFrom items on, an open-addressing
+// index of 8-byte slots (hash tag + position) is kept beside the list.
+class UniqueStrings {
+ public:
+  static constexpr std::size_t kIndexFrom = 16;
+
+  // Appends `s` unless present; true when appended.
+  bool insert(std::string_view s);
+  bool contains(std::string_view s) const;
+  void clear();
+  const std::vector<std::string>& items() const { return items_; }
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+
+ private:
+  struct Slot {
+    uint32_t tag = 0;       // high half of the hash
+    uint32_t position = 0;  // index into items_ plus one; 0: empty
+  };
+  void index_item(std::size_t position, uint64_t hash);
+  void rebuild_index(std::size_t slots);
+
+  std::vector<std::string> items_;
+  std::vector<Slot> index_;  // empty, or a power of two at most 70 % full
+};
+
+}  // namespace dsiem::correlate
