@@ -59,7 +59,10 @@ struct Engine::Backlog {
     int64_t end_time = 0;
     int64_t rcvd_time = 0;
     std::string_view status;
-    StickySet sticky;
+    // Only for rules with sticky_different: most rules have none, and an empty set pair is
+    // about a hundred bytes per stage of every live backlog.
+    std::unique_ptr<StickySet> sticky;
+    std::size_t sticky_size() const { return sticky ? sticky->size() : 0; }
   };
 
   uint64_t seq = 0;
@@ -175,12 +178,12 @@ bool Engine::offer(Backlog& b, const MatchInput& in) {
   const std::size_t idx = b.current;
   Backlog::Stage& stage = b.stages[idx];
   const config::Rule& rule = dir.rules[idx];
-  const std::size_t sticky_before = stage.sticky.size();
-  if (!match(rule, stage.cond, in, &stage.sticky)) {
+  const std::size_t sticky_before = stage.sticky_size();
+  if (!match(rule, stage.cond, in, stage.sticky.get())) {
     if (dir.all_rules_always_active && idx > 0) {
       for (std::size_t i = 0; i < idx; ++i) {
         Backlog::Stage& earlier = b.stages[i];
-        if (match(dir.rules[i], earlier.cond, in, &earlier.sticky)) {
+        if (match(dir.rules[i], earlier.cond, in, earlier.sticky.get())) {
           append(b, i, e);
           upsert_alarm(b, false);
           return true;
@@ -190,7 +193,7 @@ bool Engine::offer(Backlog& b, const MatchInput& in) {
     return false;
   }
   const log::Fields fields{.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id};
-  if (!rule.sticky_different.empty() && stage.sticky.size() == sticky_before) {
+  if (!rule.sticky_different.empty() && stage.sticky_size() == sticky_before) {
     log::debug("backlog can't find new unique value in stickydiff field " + rule.sticky_different,
                fields);
     return true;
@@ -246,6 +249,7 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
     Backlog::Stage& s = b.stages[i];
     s.cond = Conditions::compile(dir.rules[i], s.from, s.to, s.port_from, s.port_to,
                                  {s.custom_data[0], s.custom_data[1], s.custom_data[2]});
+    if (!dir.rules[i].sticky_different.empty()) s.sticky = std::make_unique<StickySet>();
   }
   b.stages[0].start_time = *ts;
   b.stages[0].rcvd_time = e.rcvd_time;

@@ -14,6 +14,7 @@
 #include "dsiem/alarm/file_writer.h"
 #include "dsiem/bus/event_publisher.h"
 #include "dsiem/bus/nats_connection.h"
+#include "dsiem/cli/go_values.h"
 #include "dsiem/common/clock.h"
 #include "dsiem/common/log.h"
 #include "dsiem/common/text.h"
@@ -46,7 +47,16 @@ class StartupError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::size_t default_shards() {
+// Correlation threads: DSIEM_SHARDS (1-64) when set, else one per core beyond the first (the
+// HTTP/NATS side needs one), at most 8.
+std::size_t correlation_shards() {
+  if (const char* v = std::getenv("DSIEM_SHARDS"); v && *v) {
+    const auto n = cli::parse_go_int(v);
+    if (!n || *n < 1 || *n > 64) {
+      throw StartupError(std::string("DSIEM_SHARDS must be an integer from 1 to 64, got ") + v);
+    }
+    return static_cast<std::size_t>(*n);
+  }
   const unsigned hw = std::thread::hardware_concurrency();
   return hw <= 2 ? 1 : std::min<unsigned>(hw - 1, 8);
 }
@@ -224,7 +234,7 @@ Correlator start_correlator(const cli::Settings& s, const std::filesystem::path&
   c.enricher = std::make_unique<enrich::Enricher>(std::move(intel_sources), std::move(vuln_sources),
                                                   eopts, clock, *c.writer);
   correlate::Pipeline::Options popts;
-  popts.shards = default_shards();
+  popts.shards = correlation_shards();
   popts.capacity = s.max_queue > 0 ? static_cast<std::size_t>(s.max_queue) * 2 : 0;
   popts.engine.min_alarm_lifetime_minutes = s.min_alarm_lifetime;
   popts.engine.max_delay_seconds = s.max_delay;

@@ -169,13 +169,14 @@ class Instance:
         self.links_path = os.path.join(self.logs, LINKS_FILE)
         self.proc = None
 
-    def start(self, extra_args=()):
+    def start(self, extra_args=(), env=None):
         cmd = [self.bin, "serve", "-a", "127.0.0.1", "-p", str(self.port)] + list(extra_args)
         log("start: %s (cwd %s)" % (" ".join(cmd), self.tmp))
         self.stdout = open(os.path.join(self.tmp, "stdout.log"), "wb")
         self.stderr = open(os.path.join(self.tmp, "stderr.log"), "wb")
         self.proc = subprocess.Popen(cmd, cwd=self.tmp, stdout=self.stdout, stderr=self.stderr,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, **(env or {})))
         return self
 
     def wait_listening(self, timeout=STARTUP_TIMEOUT_S):
@@ -558,6 +559,23 @@ def test_config_dump(inst):
     check(code == 0, "exit status %s after SIGTERM (want 0)" % code)
 
 
+def test_shards(inst):
+    """DSIEM_SHARDS picks the number of correlation threads; a bad value stops start-up."""
+    inst.start(env={"DSIEM_SHARDS": "0"})
+    code = inst.wait_exit(BIND_FAIL_EXIT_TIMEOUT_S)
+    check(code == 1, "DSIEM_SHARDS=0: exit status %s (want 1)" % code)
+    err = inst.stderr_text()
+    check("DSIEM_SHARDS must be an integer from 1 to 64, got 0" in err,
+          "DSIEM_SHARDS=0: stderr does not explain: %r" % err)
+    inst.start(env={"DSIEM_SHARDS": "2"}).wait_listening()
+    ids = ["shard-%d" % i for i in range(200)]
+    post_parallel(inst.port, ids, 4)
+    inst.signal(signal.SIGTERM)
+    code = inst.wait_exit(DRAIN_EXIT_TIMEOUT_S)
+    check(code == 0, "DSIEM_SHARDS=2: exit status %s after SIGTERM (want 0)" % code)
+    check_links_exactly(read_links(inst.links_path), ids, LINKS_FILE)
+
+
 TESTS = [
     ("sigterm_drain", test_sigterm_drain),
     ("sigint_drain", test_sigint_drain),
@@ -566,6 +584,7 @@ TESTS = [
     ("no_200_after_stop", test_no_200_after_stop),
     ("health_and_vars", test_health_and_vars),
     ("config_dump", test_config_dump),
+    ("shards", test_shards),
 ]
 
 
