@@ -772,6 +772,41 @@ def test_junk_messages(ctx):
     ctx.stop_all([("frontend", fe), ("backend", be)])
 
 
+def test_batch_through_frontend(ctx):
+    """A JSON array and an NDJSON body posted to a frontend reach the backend event by event."""
+    nats = ctx.started_nats()
+    fe = ctx.node("fe")
+    write_json(os.path.join(fe.configs, "assets_t.json"), ASSETS)
+    write_json(os.path.join(fe.configs, "directives_dsiem-backend-0_a.json"), directive_file(101, 1001, "A"))
+    fe.start_frontend(nats.url)
+    ctx.ready(fe, "frontend")
+    be = ctx.node("be")
+    be.start_backend(fe.port, nats.url)
+    ctx.ready(be, "backend")
+    check(nats.wait_subscribers("dsiem_events", 1), "backend not subscribed to dsiem_events")
+
+    array_ids = ["arr-%d" % i for i in range(50)]
+    body = [event(eid, 1001, src="10.4.%d.%d" % (i // 200, i % 200)) for i, eid in enumerate(array_ids)]
+    body.insert(7, {"event_id": "no-sensor", "timestamp": now_rfc3339(), "plugin_id": 1001,
+                    "plugin_sid": 1, "src_ip": "10.4.9.9", "dst_ip": "10.255.0.1"})
+    st, text = post(fe, body)
+    check((st, text) == (200, '{"received":51,"accepted":50,"rejected":[{"index":7,"error":"Not a valid event"}]}'),
+          "array POST -> %s %r" % (st, text))
+    nd_ids = ["nd-%d" % i for i in range(20)]
+    lines = "\n".join(dumps(event(eid, 1001, src="10.5.0.%d" % i)) for i, eid in enumerate(nd_ids))
+    status, data, _ = http_request(fe.port, "POST", "/events", body=lines.encode("utf-8"),
+                                   headers={"Content-Type": "application/x-ndjson"}, timeout=10.0)
+    check((status, data) == (200, b'{"received":20,"accepted":20,"rejected":[]}'),
+          "NDJSON POST -> %s %r" % (status, data))
+    check(wait_linked(be, array_ids + nd_ids),
+          "backend did not link every batch event (missing %s)"
+          % sorted(set(array_ids + nd_ids) - linked_ids(be))[:5])
+    rc.wait_outputs_settled(be.logs)
+    check("no-sensor" not in linked_ids(be), "the rejected event reached the backend")
+    check(len(links(be)) == 70, "backend holds %d links, expected 70" % len(links(be)))
+    ctx.stop_all([("frontend", fe), ("backend", be)])
+
+
 TESTS = [
     ("pull_by_node", test_pull_by_node),
     ("wire_format", test_wire_format),
@@ -782,6 +817,7 @@ TESTS = [
     ("nats_restart", test_nats_restart),
     ("overload_signal", test_overload_signal),
     ("junk_messages", test_junk_messages),
+    ("batch_through_frontend", test_batch_through_frontend),
 ]
 
 
