@@ -25,7 +25,7 @@ bool is_ip_literal(const std::string& addr) {
 
 class ConfigWriter {
  public:
-  explicit ConfigWriter(const Settings& s) : s_(s) { out_ = "{"; }
+  explicit ConfigWriter(const Settings& s) : s_(s) {}
 
   void add(std::string_view key, bool v) { add_raw(key, v ? "true" : "false"); }
   void add(std::string_view key, int64_t v) { add_raw(key, std::to_string(v)); }
@@ -35,23 +35,19 @@ class ConfigWriter {
     add_raw(key, text);
   }
   void add(std::string_view key, const std::vector<std::string>& v) {
-    if (v.empty()) {
-      add_value_prefix(key);
-      out_ += "[]";
-      return;
-    }
     add_value_prefix(key);
     out_ += '[';
     for (size_t i = 0; i < v.size(); ++i) {
-      out_ += i == 0 ? "\n    " : ",\n    ";
+      if (i) out_ += ',';
       json::append_string(out_, v[i]);
     }
-    out_ += "\n  ]";
+    out_ += ']';
   }
 
+  // MarshalIndent's layout of the compact object.
   std::string finish() {
-    out_ += "\n}";
-    return std::move(out_);
+    out_ += '}';
+    return json::indent(out_);
   }
 
  private:
@@ -73,10 +69,9 @@ class ConfigWriter {
     }
   }
   void add_value_prefix(std::string_view key) {
-    out_ += first_ ? "\n  " : ",\n  ";
+    out_ += first_ ? "{" : ",";
     first_ = false;
-    json::append_string(out_, key);
-    out_ += ": ";
+    json::append_key(out_, key);
   }
 
   const Settings& s_;

@@ -145,18 +145,21 @@ void handle_list(const std::filesystem::path& dir, Responder& respond) {
   if (ec) return respond(text(500, "Error reading config directory"));
   std::sort(names.begin(), names.end());
   // Go's json.MarshalIndent(v, "", "  ") of {"files":[{"filename":...}]}, nil slice → null.
-  std::string body = "{\n  \"files\": ";
+  std::string compact = "{\"files\":";
   if (names.empty()) {
-    body += "null";
+    compact += "null";
   } else {
-    body += "[\n";
+    compact += '[';
     for (std::size_t i = 0; i < names.size(); ++i) {
-      body += "    {\n      \"filename\": " + json::quote(names[i]) + "\n    }";
-      body += i + 1 < names.size() ? ",\n" : "\n";
+      compact += i ? ",{" : "{";
+      json::append_key(compact, "filename");
+      json::append_string(compact, names[i]);
+      compact += '}';
     }
-    body += "  ]";
+    compact += ']';
   }
-  body += "\n}";
+  compact += '}';
+  std::string body = json::indent(compact);
   respond(text(200, std::move(body)));
 }
 

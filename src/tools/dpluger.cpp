@@ -242,62 +242,6 @@ void append_directive(std::string& out, const config::Directive& d) {
   out += "]}";
 }
 
-// Go's json.Indent(dst, compact, "", "  "): one member or element per line, `": "` after keys,
-// empty objects and arrays kept as `{}` / `[]`.
-std::string indent_json(std::string_view compact) {
-  std::string out;
-  out.reserve(compact.size() * 2);
-  int depth = 0;
-  const auto newline = [&] { out.append("\n").append(static_cast<size_t>(depth) * 2, ' '); };
-  bool in_string = false, escaped = false;
-  for (size_t i = 0; i < compact.size(); ++i) {
-    const char c = compact[i];
-    if (in_string) {
-      out.push_back(c);
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        out.push_back(c);
-        break;
-      case '{':
-      case '[':
-        out.push_back(c);
-        if (i + 1 < compact.size() && (compact[i + 1] == '}' || compact[i + 1] == ']')) {
-          out.push_back(compact[++i]);
-        } else {
-          ++depth;
-          newline();
-        }
-        break;
-      case ',':
-        out.push_back(c);
-        newline();
-        break;
-      case ':':
-        out += ": ";
-        break;
-      case '}':
-      case ']':
-        --depth;
-        newline();
-        out.push_back(c);
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
 // Creates (mode 0600) or truncates `path` and writes `data`.
 void write_file(const std::string& path, const std::string& data) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -485,7 +429,7 @@ std::string directives_json(const std::vector<config::Directive>& directives) {
     compact.push_back(']');
   }
   compact.push_back('}');
-  return indent_json(compact);
+  return json::indent(compact);
 }
 
 int run_dpluger(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

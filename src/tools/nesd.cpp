@@ -303,24 +303,22 @@ http::Response text_error(int status, std::string body) {
 
 // The matches as Go's json.MarshalIndent(rows, "", "  ") writes []{cve, risk, name}.
 std::string matches_json(const std::vector<const NessusEntry*>& rows) {
-  std::string out = "[";
+  std::string compact = "[";
   for (size_t i = 0; i < rows.size(); ++i) {
-    out += i ? ",\n  {\n    " : "\n  {\n    ";
-    json::append_key(out, "cve");
-    out.push_back(' ');
-    json::append_string(out, rows[i]->cve);
-    out += ",\n    ";
-    json::append_key(out, "risk");
-    out.push_back(' ');
-    json::append_string(out, rows[i]->risk);
-    out += ",\n    ";
-    json::append_key(out, "name");
-    out.push_back(' ');
-    json::append_string(out, rows[i]->name);
-    out += "\n  }";
+    if (i) compact.push_back(',');
+    compact.push_back('{');
+    json::append_key(compact, "cve");
+    json::append_string(compact, rows[i]->cve);
+    compact.push_back(',');
+    json::append_key(compact, "risk");
+    json::append_string(compact, rows[i]->risk);
+    compact.push_back(',');
+    json::append_key(compact, "name");
+    json::append_string(compact, rows[i]->name);
+    compact.push_back('}');
   }
-  out += "\n]";
-  return out;
+  compact.push_back(']');
+  return json::indent(compact);
 }
 
 std::string host_port(const std::string& address, int64_t port) {

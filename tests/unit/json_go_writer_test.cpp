@@ -100,5 +100,13 @@ TEST(GoWriterKey, KeyIsEscapedAndFollowedByColon) {
   EXPECT_EQ(out, R"("a\u003cb":)");
 }
 
+TEST(JsonIndentTest, LaysOutCompactJsonAsMarshalIndent) {
+  EXPECT_EQ(indent(R"({"a":[1,{"b":"x,{:}\"]"}],"c":{},"d":[],"e":null})"),
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"x,{:}\\\"]\"\n    }\n  ],\n"
+            "  \"c\": {},\n  \"d\": [],\n  \"e\": null\n}");
+  EXPECT_EQ(indent("[]"), "[]");
+  EXPECT_EQ(indent(R"("s")"), R"("s")");
+}
+
 }  // namespace
 }  // namespace dsiem::json

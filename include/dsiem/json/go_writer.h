@@ -22,4 +22,8 @@ void append_uint(std::string& out, uint64_t v);
 // Appends `"key":` (the key is written with append_string).
 void append_key(std::string& out, std::string_view key);
 
+// Go's json.Indent(dst, compact, "", "  ") of compact JSON (what MarshalIndent writes): one
+// member or element per line, two spaces per level, `": "` after keys, `{}` and `[]` kept.
+std::string indent(std::string_view compact);
+
 }  // namespace dsiem::json
