@@ -547,21 +547,16 @@ PatchedInput patch_declaration(std::string_view in) {
   }
 }
 
-void append_indent(std::string& out, int n) {
-  out.append(static_cast<std::size_t>(n), ' ');
-}
-
-// Writes `"key": value` members of one object, as Go's MarshalIndent lays them out.
+// Writes the members of one compact JSON object; render() lays the whole document out with
+// json::indent, which is what Go's MarshalIndent does.
 class ObjectWriter {
  public:
-  ObjectWriter(std::string& out, int indent) : out_(out), indent_(indent) { out_ += "{\n"; }
+  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
 
   void raw(std::string_view key, std::string_view value) {
-    if (!first_) out_ += ",\n";
+    if (!first_) out_ += ',';
     first_ = false;
-    append_indent(out_, indent_ + 2);
-    json::append_string(out_, key);
-    out_ += ": ";
+    json::append_key(out_, key);
     out_ += value;
   }
   void string(std::string_view key, std::string_view value) {
@@ -576,34 +571,27 @@ class ObjectWriter {
   }
   template <typename T>
   void list(std::string_view key, const std::vector<T>& items) {
-    std::string v = "[\n";
+    std::string v = "[";
     for (std::size_t i = 0; i < items.size(); ++i) {
-      append_indent(v, indent_ + 4);
+      if (i) v += ',';
       if constexpr (std::is_same_v<T, std::string>) {
         json::append_string(v, items[i]);
       } else {
         json::append_int(v, items[i]);
       }
-      v += i + 1 < items.size() ? ",\n" : "\n";
     }
-    append_indent(v, indent_ + 2);
-    v += "]";
+    v += ']';
     raw(key, v);
   }
-  void close() {
-    out_ += "\n";
-    append_indent(out_, indent_);
-    out_ += "}";
-  }
+  void close() { out_ += '}'; }
 
  private:
   std::string& out_;
-  int indent_;
   bool first_ = true;
 };
 
 void render_rule(std::string& out, const DsiemRule& r) {
-  ObjectWriter o(out, 8);
+  ObjectWriter o(out);
   o.integer("stage", r.stage);
   o.string("name", r.name);
   o.string("type", r.type);
@@ -627,24 +615,19 @@ void render_rule(std::string& out, const DsiemRule& r) {
 }
 
 void render_directive(std::string& out, const DsiemDirective& d) {
-  ObjectWriter o(out, 4);
+  ObjectWriter o(out);
   o.integer("id", d.id);
   o.string("name", d.name);
   o.integer("priority", d.priority);
   o.raw("disabled", "false");
   o.string("kingdom", d.kingdom);
   o.string("category", d.category);
-  std::string rules = "[]";
-  if (!d.rules.empty()) {
-    rules = "[\n";
-    for (std::size_t i = 0; i < d.rules.size(); ++i) {
-      append_indent(rules, 8);
-      render_rule(rules, d.rules[i]);
-      rules += i + 1 < d.rules.size() ? ",\n" : "\n";
-    }
-    append_indent(rules, 6);
-    rules += "]";
+  std::string rules = "[";
+  for (std::size_t i = 0; i < d.rules.size(); ++i) {
+    if (i) rules += ',';
+    render_rule(rules, d.rules[i]);
   }
+  rules += ']';
   o.raw("rules", rules);
   o.close();
 }
@@ -761,20 +744,19 @@ Conversion convert(std::string_view user_xml, const ReferenceTables& refs,
 }
 
 std::string render(std::span<const DsiemDirective> directives, bool null_when_empty) {
-  std::string out = "{\n  \"directives\": ";
+  std::string compact = "{\"directives\":";
   if (directives.empty()) {
-    out += null_when_empty ? "null" : "[]";
+    compact += null_when_empty ? "null" : "[]";
   } else {
-    out += "[\n";
+    compact += '[';
     for (std::size_t i = 0; i < directives.size(); ++i) {
-      append_indent(out, 4);
-      render_directive(out, directives[i]);
-      out += i + 1 < directives.size() ? ",\n" : "\n";
+      if (i) compact += ',';
+      render_directive(compact, directives[i]);
     }
-    out += "  ]";
+    compact += ']';
   }
-  out += "\n}\n";
-  return out;
+  compact += '}';
+  return json::indent(compact) + "\n";
 }
 
 std::string split_file_name(const std::string& out, int64_t n, int64_t i) {
