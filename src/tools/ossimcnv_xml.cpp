@@ -47,25 +47,6 @@ bool in_character_range(int32_t cp) {
          (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // as Go's string(rune(n))
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 std::string hex_code(int32_t cp) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string digits;
@@ -239,7 +220,9 @@ class Parser {
         }
         if (ok) {
           std::string out;
-          append_utf8(out, static_cast<uint32_t>(value));
+          // Surrogates become U+FFFD, as Go's string(rune(n)).
+          append_utf8(out,
+                      value >= 0xD800 && value <= 0xDFFF ? 0xFFFD : static_cast<int32_t>(value));
           return out;
         }
       } else {

@@ -13,6 +13,9 @@ namespace dsiem {
 // sequence, whose length is then 1 (as Go's RuneError). The length goes to `len`.
 int32_t decode_utf8(std::string_view s, std::size_t i, std::size_t& len);
 
+// Appends code point `cp` (0..0x10FFFF) as UTF-8.
+void append_utf8(std::string& out, int32_t cp);
+
 // Go's unicode.IsSpace.
 bool is_go_space(int32_t cp);
 
