@@ -12,20 +12,49 @@ namespace {
 
 constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
+// Four decimal octets 0-255 separated by dots, no leading zeros, nothing else: what
+// inet_pton(AF_INET) and Go's ParseIP accept. Parsed in place: every event address goes
+// through here.
+bool parse_dotted_quad(std::string_view text, uint8_t* out) {
+  int octets = 0;
+  unsigned value = 0;
+  bool in_octet = false;
+  for (const char ch : text) {
+    if (ch >= '0' && ch <= '9') {
+      if (in_octet && value == 0) return false;  // leading zero
+      value = value * 10 + static_cast<unsigned>(ch - '0');
+      if (value > 255) return false;
+      if (!in_octet) {
+        if (++octets > 4) return false;
+        in_octet = true;
+      }
+    } else if (ch == '.' && in_octet && octets < 4) {
+      out[octets - 1] = static_cast<uint8_t>(value);
+      value = 0;
+      in_octet = false;
+    } else {
+      return false;
+    }
+  }
+  if (octets != 4 || !in_octet) return false;
+  out[3] = static_cast<uint8_t>(value);
+  return true;
+}
+
 }  // namespace
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  // inet_pton needs a NUL-terminated string; addresses are short.
   if (text.empty() || text.size() > 63) return std::nullopt;
-  char buf[64];
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = '\0';
   IpAddress ip;
   if (text.find(':') == std::string_view::npos) {
-    if (inet_pton(AF_INET, buf, ip.bytes.data()) != 1) return std::nullopt;
+    if (!parse_dotted_quad(text, ip.bytes.data())) return std::nullopt;
     ip.v4 = true;
     return ip;
   }
+  // inet_pton needs a NUL-terminated string; addresses are short.
+  char buf[64];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
   if (inet_pton(AF_INET6, buf, ip.bytes.data()) != 1) return std::nullopt;
   if (std::memcmp(ip.bytes.data(), kV4MappedPrefix.data(), kV4MappedPrefix.size()) == 0) {
     std::memmove(ip.bytes.data(), ip.bytes.data() + 12, 4);

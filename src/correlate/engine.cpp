@@ -47,28 +47,52 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
   return s;
 }
 
+enum class StageStatus : uint8_t { kNone, kFinished, kTimeout };
+
+std::string_view status_text(StageStatus s) {
+  switch (s) {
+    case StageStatus::kFinished:
+      return "finished";
+    case StageStatus::kTimeout:
+      return "timeout";
+    case StageStatus::kNone:
+      break;
+  }
+  return "";
+}
+
+// The directive's name with SRC_IP / DST_IP replaced by the creating event's addresses (their
+// asset names where they have one).
+std::string alarm_title(const config::Directive& dir, const CreatingEvent& creator,
+                        const config::Assets& assets) {
+  const std::string_view src_name = assets.name(creator.src_ip());
+  const std::string_view dst_name = assets.name(creator.dst_ip());
+  std::string title =
+      replace_all(dir.name, "SRC_IP", src_name.empty() ? creator.src_ip() : src_name);
+  return replace_all(std::move(title), "DST_IP", dst_name.empty() ? creator.dst_ip() : dst_name);
+}
+
 }  // namespace
 
 struct Engine::Backlog {
+  // A stage's resolved values and conditions are its directive's (RulePlan, and the creating
+  // event's values in `creator`): only the progress is the backlog's own.
   struct Stage {
-    std::string from, to, port_from, port_to;
-    std::array<std::string, 3> custom_data;
-    Conditions cond;
     int64_t count = 0;
     int64_t start_time = 0;
     int64_t end_time = 0;
     int64_t rcvd_time = 0;
-    std::string_view status;
     // Only for rules with sticky_different: most rules have none, and an empty set pair is
     // about a hundred bytes per stage of every live backlog.
     std::unique_ptr<StickySet> sticky;
+    StageStatus status = StageStatus::kNone;
     std::size_t sticky_size() const { return sticky ? sticky->size() : 0; }
   };
 
   uint64_t seq = 0;
   std::string id;
   DirectiveState* owner = nullptr;
-  std::string title;
+  CreatingEvent creator;
   std::vector<Stage> stages;
   std::size_t current = 0;
   int64_t risk = 0;
@@ -78,6 +102,7 @@ struct Engine::Backlog {
   int64_t status_time = 0;
   std::vector<uint64_t> event_keys;  // EventIdGuard keys of every appended event
   bool alarm_created = false;
+  bool deleting = false;
   int64_t created_time = 0;
   std::vector<std::string> networks;  // sorted
   // Ports of the last appended event, for the vulnerability terms (assets_and_intel.md §6.1).
@@ -86,26 +111,34 @@ struct Engine::Backlog {
   // Intel hits and vulnerabilities, shared with the lookups in flight; null until the first
   // lookup is started.
   std::shared_ptr<enrich::AlarmFindings> findings;
-  bool deleting = false;
-  // Where the backlog sits in its directive's lookup lists (see DirectiveState).
-  std::vector<Backlog*>* list = nullptr;
+  // Where the backlog is filed (see HostKey): under `host` (linked through prev / next) or
+  // at `slot` of its directive's `unkeyed` list.
+  enum class Filing : uint8_t { kNone, kHost, kUnkeyed } filing = Filing::kNone;
+  HostKey host;
+  Backlog* prev = nullptr;
+  Backlog* next = nullptr;
   std::size_t slot = 0;
-  // The address map holding `list`, if any, and the key, to drop a bucket once empty.
-  std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash>* bucket_map = nullptr;
-  IpAddress bucket_key;
 };
 
 struct Engine::DirectiveState {
   config::Directive directive;
-  std::vector<Conditions> conditions;  // per rule, as written (no references resolved)
-  std::unordered_map<uint64_t, std::unique_ptr<Backlog>> backlogs;  // live ones, by seq
-  // Live backlogs by what their current stage can match: a stage whose from (or else to) is one
-  // host is found through that address, every other one is always offered the event.
-  std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash> by_src;
-  std::unordered_map<IpAddress, std::vector<Backlog*>, IpAddressHash> by_dst;
+  // How the rules' values resolve in every backlog, and the conditions compiled from that.
+  std::vector<RulePlan> plan;
+  std::vector<Conditions> stage_conditions;
+  // Rule 1 as written, for events that may create a backlog.
+  Conditions first_rule;
+  // The creating event's fields any rule takes (RulePlan::from_event of all rules).
+  uint8_t event_fields = 0;
+  uint32_t position = 0;  // in the engine's directives_
+  std::size_t live_backlogs = 0;
+  std::array<std::size_t, 2> filed_by_host{};  // per Side
   std::vector<Backlog*> unkeyed;
-  EventIdGuard guard;
 };
+
+uint64_t Engine::HostKey::hash() const {
+  const uint64_t mix = (static_cast<uint64_t>(directive) << 1 | static_cast<uint64_t>(side)) + 1;
+  return IpAddressHash{}(host) ^ (mix * 0x9E3779B97F4A7C15ULL);
+}
 
 Engine::Engine(std::vector<config::Directive> directives,
                std::shared_ptr<const config::Assets> assets, const Clock& clock,
@@ -119,10 +152,15 @@ Engine::Engine(std::vector<config::Directive> directives,
   std::vector<const config::Directive*> views;
   for (config::Directive& d : directives) {
     auto state = std::make_unique<DirectiveState>();
+    state->position = static_cast<uint32_t>(directives_.size());
     state->directive = std::move(d);
-    for (const config::Rule& r : state->directive.rules) {
-      state->conditions.push_back(Conditions::compile(r));
+    const auto& rules = state->directive.rules;
+    state->plan = resolution_plan(state->directive);
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      state->stage_conditions.push_back(Conditions::compile(rules[i], state->plan[i]));
+      state->event_fields |= state->plan[i].from_event;
     }
+    if (!rules.empty()) state->first_rule = Conditions::compile(rules.front());
     views.push_back(&state->directive);
     directives_.push_back(std::move(state));
   }
@@ -134,6 +172,7 @@ Engine::~Engine() = default;
 void Engine::process(const event::Event& e) {
   index_.lookup(e, positions_);
   if (positions_.empty()) return;
+  event_hash_ = EventIdGuard::hash(e.event_id);
   const MatchInput in = prepare_input(e, *assets_);
   for (uint32_t pos : positions_) process_directive(*directives_[pos], in);
 }
@@ -141,19 +180,15 @@ void Engine::process(const event::Event& e) {
 void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
   const event::Event& e = *in.event;
   bool found = false;
-  if (!d.backlogs.empty()) {
+  if (d.live_backlogs != 0) {
     // offer() may delete or re-file a backlog: iterate over a snapshot of the candidates.
     std::vector<Backlog*>& candidates = candidates_;
     candidates.assign(d.unkeyed.begin(), d.unkeyed.end());
-    if (in.src_term && !d.by_src.empty()) {
-      if (auto it = d.by_src.find(*in.src_term); it != d.by_src.end()) {
-        candidates.insert(candidates.end(), it->second.begin(), it->second.end());
-      }
+    if (in.src_term && d.filed_by_host[0] != 0) {
+      collect_filed({*in.src_term, Side::kSrc, d.position}, candidates);
     }
-    if (in.dst_term && !d.by_dst.empty()) {
-      if (auto it = d.by_dst.find(*in.dst_term); it != d.by_dst.end()) {
-        candidates.insert(candidates.end(), it->second.begin(), it->second.end());
-      }
+    if (in.dst_term && d.filed_by_host[1] != 0) {
+      collect_filed({*in.dst_term, Side::kDst, d.position}, candidates);
     }
     for (std::size_t i = 0; i < candidates.size(); ++i) {
       Backlog* b = candidates[i];
@@ -161,9 +196,9 @@ void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
     }
   }
   if (found) return;
-  if (!match(d.directive.rules[0], d.conditions[0], in, nullptr)) return;
-  const uint64_t key = EventIdGuard::hash(e.event_id);
-  if (uint32_t holder = 0; d.guard.held(key, &holder)) {
+  if (!match(d.directive.rules[0], d.first_rule, in, nullptr)) return;
+  const uint64_t key = EventIdGuard::key(event_hash_, d.position);
+  if (uint32_t holder = 0; guard_.held(key, &holder)) {
     log::info("skipping backlog creation for event " + e.event_id +
                   ", it's already used in backlog " + holder_id(d, key, holder),
               {.directive = d.directive.id, .conn_id = e.conn_id});
@@ -174,16 +209,17 @@ void Engine::process_directive(DirectiveState& d, const MatchInput& in) {
 
 bool Engine::offer(Backlog& b, const MatchInput& in) {
   const event::Event& e = *in.event;
-  const config::Directive& dir = b.owner->directive;
+  const DirectiveState& d = *b.owner;
+  const config::Directive& dir = d.directive;
   const std::size_t idx = b.current;
   Backlog::Stage& stage = b.stages[idx];
   const config::Rule& rule = dir.rules[idx];
   const std::size_t sticky_before = stage.sticky_size();
-  if (!match(rule, stage.cond, in, stage.sticky.get())) {
+  if (!match(rule, d.stage_conditions[idx], in, stage.sticky.get(), &b.creator)) {
     if (dir.all_rules_always_active && idx > 0) {
       for (std::size_t i = 0; i < idx; ++i) {
         Backlog::Stage& earlier = b.stages[i];
-        if (match(dir.rules[i], earlier.cond, in, earlier.sticky.get())) {
+        if (match(dir.rules[i], d.stage_conditions[i], in, earlier.sticky.get(), &b.creator)) {
           append(b, i, e);
           upsert_alarm(b, false);
           return true;
@@ -229,45 +265,27 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
   b.seq = next_seq_++;
   b.id = ids_.next();
   b.owner = &d;
-
-  const std::string_view src_name = assets_->name(e.src_ip);
-  const std::string_view dst_name = assets_->name(e.dst_ip);
-  b.title = replace_all(dir.name, "SRC_IP", src_name.empty() ? e.src_ip : src_name);
-  b.title = replace_all(std::move(b.title), "DST_IP", dst_name.empty() ? e.dst_ip : dst_name);
-
-  std::vector<RuleValues> values = resolve_rule_values(dir, e);
+  b.creator = CreatingEvent(e, d.event_fields);
   b.stages.resize(dir.rules.size());
   for (std::size_t i = 0; i < dir.rules.size(); ++i) {
-    Backlog::Stage& s = b.stages[i];
-    s.from = std::move(values[i].from);
-    s.to = std::move(values[i].to);
-    s.port_from = std::move(values[i].port_from);
-    s.port_to = std::move(values[i].port_to);
-    s.custom_data = std::move(values[i].custom_data);
-  }
-  for (std::size_t i = 0; i < b.stages.size(); ++i) {
-    Backlog::Stage& s = b.stages[i];
-    s.cond = Conditions::compile(dir.rules[i], s.from, s.to, s.port_from, s.port_to,
-                                 {s.custom_data[0], s.custom_data[1], s.custom_data[2]});
-    if (!dir.rules[i].sticky_different.empty()) s.sticky = std::make_unique<StickySet>();
+    if (!dir.rules[i].sticky_different.empty()) b.stages[i].sticky = std::make_unique<StickySet>();
   }
   b.stages[0].start_time = *ts;
   b.stages[0].rcvd_time = e.rcvd_time;
 
   log::info("Creating new backlog", {.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id});
-  if (d.backlogs.empty()) ++active_directives_;
-  d.backlogs.emplace(b.seq, std::move(owned));
+  if (d.live_backlogs++ == 0) ++active_directives_;
+  live_.emplace(b.seq, std::move(owned));
   file_backlog(d, b);
-  by_seq_[b.seq] = &b;
   ++live_backlogs_;
   timers_.push({clock_.now_ns() + kExpiryCheckInterval, b.seq});
   process_matched(b, 0, e, *ts);
 }
 
 void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
-  const uint64_t key = EventIdGuard::hash(e.event_id);
+  const uint64_t key = EventIdGuard::key(event_hash_, b.owner->position);
   b.event_keys.push_back(key);
-  b.owner->guard.add(key, b.seq);
+  guard_.add(key, b.seq);
   ++b.stages[stage].count;
   add_address(b.src_ips, e.src_ip);
   add_address(b.dst_ips, e.dst_ip);
@@ -293,7 +311,7 @@ void Engine::process_matched(Backlog& b, std::size_t idx, const event::Event& e,
   const config::Directive& dir = b.owner->directive;
   Backlog::Stage& s = b.stages[idx];
   if (s.count < dir.rules[idx].occurrence) return;
-  s.status = "finished";
+  s.status = StageStatus::kFinished;
   s.end_time = ts;
   update_risk(b, idx);
   const log::Fields fields{.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id};
@@ -339,15 +357,18 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
   if (start_lookups && !b.findings) b.findings = std::make_shared<enrich::AlarmFindings>();
   if (b.risk < 1 && !start_lookups) return;
 
-  const config::Directive& dir = b.owner->directive;
+  const DirectiveState& d = *b.owner;
+  const config::Directive& dir = d.directive;
+  const std::vector<RuleValues> values = resolve_rule_values(d.plan, b.creator);
   // The record without intel/vuln results: they are spliced in at layout.findings_at, the
   // current ones here and, later, the snapshot's (alarms.md §3.2) by the lookup.
   std::string record;
   alarm::AlarmJsonLayout layout;
   if (b.risk >= 1) {
+    const std::string title = alarm_title(dir, b.creator, *assets_);
     alarm::AlarmView v;
     v.alarm_id = b.id;
-    v.title = b.title;
+    v.title = title;
     v.status = options_.alarm.status;
     v.kingdom = dir.kingdom;
     v.category = dir.category;
@@ -363,9 +384,10 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
     v.rules.reserve(b.stages.size());
     for (std::size_t i = 0; i < b.stages.size(); ++i) {
       const Backlog::Stage& s = b.stages[i];
-      v.rules.push_back({&dir.rules[i], s.from, s.to, s.port_from, s.port_to, s.custom_data[0],
-                         s.custom_data[1], s.custom_data[2], s.start_time, s.end_time, s.rcvd_time,
-                         s.status});
+      const RuleValues& r = values[i];
+      v.rules.push_back({&dir.rules[i], r.from, r.to, r.port_from, r.port_to, r.custom_data[0],
+                         r.custom_data[1], r.custom_data[2], s.start_time, s.end_time, s.rcvd_time,
+                         status_text(s.status)});
     }
     record.reserve(1024);
     alarm::append_alarm_json(record, v, &layout);
@@ -397,10 +419,8 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
   }
   if (enricher->vuln_enabled()) {
     std::vector<enrich::RuleAddresses> rules;
-    rules.reserve(b.stages.size());
-    for (const Backlog::Stage& s : b.stages) {
-      rules.push_back({s.from, s.to, s.port_from, s.port_to});
-    }
+    rules.reserve(values.size());
+    for (const RuleValues& r : values) rules.push_back({r.from, r.to, r.port_from, r.port_to});
     job.vuln_terms = enrich::vuln_terms(rules, b.last_src_port, b.last_dst_port);
   }
   enricher->submit(std::move(job));
@@ -415,52 +435,83 @@ void Engine::remove_backlog(Backlog& b) {
   b.deleting = true;
   log::info("backlog manager removing backlog in < 10s",
             {.directive = b.owner->directive.id, .backlog = b.id});
-  auto& owned_backlogs = b.owner->backlogs;
-  auto it = owned_backlogs.find(b.seq);
-  if (it == owned_backlogs.end()) return;
+  auto it = live_.find(b.seq);
+  if (it == live_.end()) return;
   std::unique_ptr<Backlog> owned = std::move(it->second);
-  owned_backlogs.erase(it);
+  live_.erase(it);
   unfile_backlog(b);
-  if (owned_backlogs.empty()) --active_directives_;
-  by_seq_.erase(b.seq);
+  if (--b.owner->live_backlogs == 0) --active_directives_;
   --live_backlogs_;
   graveyard_.push_back({clock_.now_ns() + kDeletionGrace, std::move(owned)});
 }
 
 void Engine::file_backlog(DirectiveState& d, Backlog& b) {
-  const Conditions& cond = b.stages[b.current].cond;
-  std::vector<Backlog*>* list = &d.unkeyed;
+  const Conditions& cond = d.stage_conditions[b.current];
   // Only a stage whose non-matching events leave no trace can be skipped for them:
   // all_rules_always_active also tries earlier stages, and PLUGIN_SID is recorded before the
   // address check (gaps A5).
   if (!d.directive.all_rules_always_active && cond.sticky != StickyField::kPluginSid) {
-    auto* map = &d.by_src;
-    auto ip = cond.from.single_host();
+    const auto& from = (cond.from_event & kFromField) ? b.creator.from() : cond.from;
+    const auto& to = (cond.from_event & kToField) ? b.creator.to() : cond.to;
+    Side side = Side::kSrc;
+    auto ip = from.single_host();
     if (!ip) {
-      map = &d.by_dst;
-      ip = cond.to.single_host();
+      side = Side::kDst;
+      ip = to.single_host();
     }
     if (ip) {
-      list = &(*map)[*ip];
-      b.bucket_map = map;
-      b.bucket_key = *ip;
+      b.host = {*ip, side, d.position};
+      HostSlot& slot = filed_.insert(b.host, b.host.hash());
+      b.next = nullptr;
+      if (slot.head) {
+        Backlog* last = slot.head->prev;
+        last->next = &b;
+        b.prev = last;
+        slot.head->prev = &b;
+      } else {
+        slot.head = &b;
+        b.prev = &b;
+      }
+      b.filing = Backlog::Filing::kHost;
+      ++d.filed_by_host[static_cast<std::size_t>(side)];
+      return;
     }
   }
-  b.list = list;
-  b.slot = list->size();
-  list->push_back(&b);
+  b.filing = Backlog::Filing::kUnkeyed;
+  b.slot = d.unkeyed.size();
+  d.unkeyed.push_back(&b);
 }
 
 void Engine::unfile_backlog(Backlog& b) {
-  if (!b.list) return;
-  std::vector<Backlog*>& list = *b.list;
-  Backlog* last = list.back();
-  list[b.slot] = last;
-  last->slot = b.slot;
-  list.pop_back();
-  if (list.empty() && b.bucket_map) b.bucket_map->erase(b.bucket_key);
-  b.list = nullptr;
-  b.bucket_map = nullptr;
+  DirectiveState& d = *b.owner;
+  if (b.filing == Backlog::Filing::kUnkeyed) {
+    Backlog* last = d.unkeyed.back();
+    d.unkeyed[b.slot] = last;
+    last->slot = b.slot;
+    d.unkeyed.pop_back();
+  } else if (b.filing == Backlog::Filing::kHost) {
+    HostSlot* slot = filed_.find(b.host, b.host.hash());
+    if (slot->head == &b) {
+      if (b.next) {
+        b.next->prev = b.prev;
+        slot->head = b.next;
+      } else {
+        filed_.erase(*slot);
+      }
+    } else {
+      b.prev->next = b.next;
+      (b.next ? b.next : slot->head)->prev = b.prev;
+    }
+    --d.filed_by_host[static_cast<std::size_t>(b.host.side)];
+    b.prev = b.next = nullptr;
+  }
+  b.filing = Backlog::Filing::kNone;
+}
+
+void Engine::collect_filed(const HostKey& key, std::vector<Backlog*>& out) const {
+  const HostSlot* slot = filed_.find(key, key.hash());
+  if (!slot) return;
+  for (Backlog* b = slot->head; b; b = b->next) out.push_back(b);
 }
 
 std::string Engine::holder_id(const DirectiveState& d, uint64_t key, uint32_t last_holder) const {
@@ -469,22 +520,24 @@ std::string Engine::holder_id(const DirectiveState& d, uint64_t key, uint32_t la
   };
   // The last backlog that took the event, else any that still holds it (the last one may
   // already have been released).
-  const Backlog* found = nullptr;
-  for (const auto& [seq, b] : d.backlogs) {
-    if (!holds(*b)) continue;
-    if (static_cast<uint32_t>(seq) == last_holder) return b->id;
-    found = b.get();
+  if (auto it = live_.find(last_holder); it != live_.end() && holds(*it->second)) {
+    return it->second->id;
   }
+  const Backlog* found = nullptr;
   for (const Buried& g : graveyard_) {
     if (g.backlog->owner != &d || !holds(*g.backlog)) continue;
     if (static_cast<uint32_t>(g.backlog->seq) == last_holder) return g.backlog->id;
     found = g.backlog.get();
   }
-  return found ? found->id : std::string();
+  if (found) return found->id;
+  for (const auto& [seq, b] : live_) {
+    if (b->owner == &d && holds(*b)) return b->id;
+  }
+  return {};
 }
 
-void Engine::release_guard(DirectiveState& d, const Backlog& b) {
-  for (const uint64_t key : b.event_keys) d.guard.release(key);
+void Engine::release_guard(const Backlog& b) {
+  for (const uint64_t key : b.event_keys) guard_.release(key);
 }
 
 void Engine::sweep_graveyard(int64_t now_ns) {
@@ -492,7 +545,7 @@ void Engine::sweep_graveyard(int64_t now_ns) {
   auto keep = graveyard_.begin();
   for (auto it = graveyard_.begin(); it != graveyard_.end(); ++it) {
     if (it->release_ns <= now_ns) {
-      release_guard(*it->backlog->owner, *it->backlog);
+      release_guard(*it->backlog);
     } else {
       if (keep != it) *keep = std::move(*it);
       ++keep;
@@ -509,13 +562,13 @@ void Engine::tick() {
   while (!timers_.empty() && timers_.top().first <= now_ns) {
     const auto [due, seq] = timers_.top();
     timers_.pop();
-    auto it = by_seq_.find(seq);
-    if (it == by_seq_.end()) continue;
+    auto it = live_.find(seq);
+    if (it == live_.end()) continue;
     Backlog& b = *it->second;
     Backlog::Stage& s = b.stages[b.current];
     const config::Rule& rule = b.owner->directive.rules[b.current];
     if (wrap_add(s.start_time, rule.timeout) < horizon) {
-      s.status = "timeout";
+      s.status = StageStatus::kTimeout;
       upsert_alarm(b, false);
       log::info("backlog expired, deleting it",
                 {.directive = b.owner->directive.id, .backlog = b.id});

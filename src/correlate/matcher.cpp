@@ -10,16 +10,11 @@ namespace dsiem::correlate {
 
 namespace {
 
+// The address part of an event address: the address itself, or that of an "address/len" text.
 std::optional<IpAddress> address_term(std::string_view ip) {
-  if (ip.find('/') != std::string_view::npos) {
-    IpAddress addr;
-    if (!Cidr::parse(ip, &addr)) return std::nullopt;
-    return addr;
-  }
-  std::string with_prefix(ip);
-  with_prefix += "/32";
+  if (ip.find('/') == std::string_view::npos) return IpAddress::parse(ip);
   IpAddress addr;
-  if (!Cidr::parse(with_prefix, &addr)) return std::nullopt;
+  if (!Cidr::parse(ip, &addr)) return std::nullopt;
   return addr;
 }
 
@@ -33,12 +28,23 @@ void record(StickySet* set, T value) {
   }
 }
 
-bool address_port_check(const Conditions& c, const MatchInput& in, StickySet* sticky) {
-  if (!c.from.matches(in.src_home, in.src_term)) return false;
-  if (!c.to.matches(in.dst_home, in.dst_term)) return false;
-  if (!c.port_from.matches(in.src_port_text)) return false;
-  if (!c.port_to.matches(in.dst_port_text)) return false;
+bool address_port_check(const Conditions& c, const MatchInput& in, StickySet* sticky,
+                        const CreatingEvent* creator) {
   const event::Event& e = *in.event;
+  const uint8_t from_event = c.from_event;
+  const AddressCondition& from = (from_event & kFromField) ? creator->from() : c.from;
+  if (!from.matches(in.src_home, in.src_term)) return false;
+  const AddressCondition& to = (from_event & kToField) ? creator->to() : c.to;
+  if (!to.matches(in.dst_home, in.dst_term)) return false;
+  // A port taken from the event is its decimal text: equal text means equal numbers.
+  if ((from_event & kPortFromField) ? e.src_port != creator->src_port()
+                                    : !c.port_from.matches(in.src_port_text)) {
+    return false;
+  }
+  if ((from_event & kPortToField) ? e.dst_port != creator->dst_port()
+                                  : !c.port_to.matches(in.dst_port_text)) {
+    return false;
+  }
   switch (c.sticky) {
     case StickyField::kSrcIp:
       record(sticky, std::string_view(e.src_ip));
@@ -70,8 +76,12 @@ MatchInput prepare_input(const event::Event& e, const config::Assets& assets) {
   in.event = &e;
   in.src_term = address_term(e.src_ip);
   in.dst_term = address_term(e.dst_ip);
-  in.src_home = assets.in_home_net(e.src_ip);
-  in.dst_home = assets.in_home_net(e.dst_ip);
+  // HOME_NET takes plain addresses only: "address/len" is never in it.
+  const auto home = [&](const std::string& ip, const std::optional<IpAddress>& term) {
+    return term && ip.find('/') == std::string::npos && assets.in_home_net(*term);
+  };
+  in.src_home = home(e.src_ip, in.src_term);
+  in.dst_home = home(e.dst_ip, in.dst_term);
   in.src_port_text = std::to_string(e.src_port);
   in.dst_port_text = std::to_string(e.dst_port);
   return in;
@@ -88,7 +98,7 @@ AddressCondition AddressCondition::compile(std::string_view value) {
     c.kind_ = Kind::kNotHomeNet;
     return c;
   }
-  c.kind_ = Kind::kList;
+  std::vector<Item> items;
   for (std::string item : split_list(value)) {
     Item it;
     if (!item.empty() && item[0] == '!') {
@@ -97,7 +107,14 @@ AddressCondition AddressCondition::compile(std::string_view value) {
     }
     if (item.find('/') == std::string::npos) item += "/32";
     it.network = Cidr::parse(item);
-    c.items_.push_back(std::move(it));
+    items.push_back(std::move(it));
+  }
+  if (items.size() == 1) {
+    c.kind_ = Kind::kSingle;
+    c.single_ = items.front();
+  } else {
+    c.kind_ = Kind::kList;
+    c.items_ = std::move(items);
   }
   return c;
 }
@@ -110,6 +127,9 @@ bool AddressCondition::matches(bool home, const std::optional<IpAddress>& term) 
       return home;
     case Kind::kNotHomeNet:
       return !home;
+    case Kind::kSingle:
+      if (!term || !single_.network) return false;
+      return single_.network->contains(*term) != single_.negated;
     case Kind::kList:
       break;
   }
@@ -125,10 +145,9 @@ bool AddressCondition::matches(bool home, const std::optional<IpAddress>& term) 
 }
 
 std::optional<IpAddress> AddressCondition::single_host() const {
-  if (kind_ != Kind::kList || items_.size() != 1) return std::nullopt;
-  const Item& item = items_.front();
-  if (item.negated || !item.network || !item.network->is_host()) return std::nullopt;
-  return item.network->network;
+  if (kind_ != Kind::kSingle) return std::nullopt;
+  if (single_.negated || !single_.network || !single_.network->is_host()) return std::nullopt;
+  return single_.network->network;
 }
 
 StringListCondition StringListCondition::compile(std::string_view value) {
@@ -223,7 +242,16 @@ Conditions Conditions::compile(const config::Rule& rule) {
                  {rule.custom_data1, rule.custom_data2, rule.custom_data3});
 }
 
-bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in, StickySet* sticky) {
+Conditions Conditions::compile(const config::Rule& rule, const RulePlan& plan) {
+  const RuleValues& v = plan.literal;
+  Conditions c = compile(rule, v.from, v.to, v.port_from, v.port_to,
+                         {v.custom_data[0], v.custom_data[1], v.custom_data[2]});
+  c.from_event = plan.from_event;
+  return c;
+}
+
+bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in, StickySet* sticky,
+           const CreatingEvent* creator) {
   const event::Event& e = *in.event;
   if (rule.kind == config::RuleType::kPlugin) {
     if (e.plugin_id != rule.plugin_id) return false;
@@ -233,9 +261,14 @@ bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in, 
     }
     // Recorded before the address checks: a later failure still "poisons" the set (gaps A5).
     if (c.sticky == StickyField::kPluginSid) record(sticky, e.plugin_sid);
-    if (!address_port_check(c, in, sticky)) return false;
+    if (!address_port_check(c, in, sticky, creator)) return false;
     bool ok = true;
-    for (int k = 0; k < 3; ++k) ok &= c.custom_data[k].matches(e.custom_data(k + 1));
+    for (int k = 0; k < 3; ++k) {
+      const CustomDataCondition& cond = (c.from_event & (kCustomData1Field << k))
+                                            ? creator->custom_data_condition(k)
+                                            : c.custom_data[k];
+      ok &= cond.matches(e.custom_data(k + 1));
+    }
     switch (c.sticky) {
       case StickyField::kCustomData1:
         record(sticky, std::string_view(e.custom_data1));
@@ -258,7 +291,7 @@ bool match(const config::Rule& rule, const Conditions& c, const MatchInput& in, 
         !contains(rule.subcategory, e.subcategory)) {
       return false;
     }
-    return address_port_check(c, in, sticky);
+    return address_port_check(c, in, sticky, creator);
   }
   return false;
 }
@@ -279,45 +312,92 @@ bool is_special_address(std::string_view v) {
   return v == "ANY" || v == "HOME_NET" || v == "!HOME_NET";
 }
 
-std::vector<RuleValues> resolve_rule_values(const config::Directive& d, const event::Event& first) {
-  std::vector<RuleValues> rules;
-  rules.reserve(d.rules.size());
+std::vector<RulePlan> resolution_plan(const config::Directive& d) {
+  std::vector<RulePlan> plan;
+  plan.reserve(d.rules.size());
   for (const config::Rule& r : d.rules) {
-    rules.push_back(
-        {r.from, r.to, r.port_from, r.port_to, {r.custom_data1, r.custom_data2, r.custom_data3}});
+    plan.push_back(
+        {{r.from, r.to, r.port_from, r.port_to, {r.custom_data1, r.custom_data2, r.custom_data3}},
+         0});
   }
-  if (rules.empty()) return rules;
+  if (plan.empty()) return plan;
   if (d.all_rules_always_active) {
-    if (is_special_address(rules[0].from)) rules[0].from = first.src_ip;
-    if (is_special_address(rules[0].to)) rules[0].to = first.dst_ip;
+    if (is_special_address(plan[0].literal.from)) plan[0].from_event |= kFromField;
+    if (is_special_address(plan[0].literal.to)) plan[0].from_event |= kToField;
   }
-  // In index order, so ":1" in rule 3 sees rule 1's already-resolved value; every substituted
-  // value comes from the creating event.
-  const auto n = static_cast<int64_t>(rules.size());
-  for (std::size_t i = 1; i < rules.size(); ++i) {
-    RuleValues& s = rules[i];
-    auto target = [&](const std::string& v) -> const RuleValues* {
-      const auto ref = reference_number(v);
-      if (!ref || *ref < 1 || *ref > n) return nullptr;  // out of range: literal text
-      return &rules[static_cast<std::size_t>(*ref - 1)];
-    };
-    if (const auto* r = target(s.from))
-      s.from = is_special_address(r->from) ? first.src_ip : r->from;
-    if (const auto* r = target(s.to)) s.to = is_special_address(r->to) ? first.dst_ip : r->to;
-    if (const auto* r = target(s.port_from)) {
-      s.port_from = r->port_from != "ANY" ? r->port_from : std::to_string(first.src_port);
-    }
-    if (const auto* r = target(s.port_to)) {
-      s.port_to = r->port_to != "ANY" ? r->port_to : std::to_string(first.dst_port);
-    }
-    for (int k = 0; k < 3; ++k) {
-      if (const auto* r = target(s.custom_data[k])) {
-        s.custom_data[k] =
-            r->custom_data[k] != "ANY" ? r->custom_data[k] : first.custom_data(k + 1);
+  // In index order, so ":1" in rule 3 sees rule 1's already-resolved value. A reference takes
+  // the event's value when the referenced value is a wildcard, or is the event's already.
+  const auto n = static_cast<int64_t>(plan.size());
+  for (std::size_t i = 1; i < plan.size(); ++i) {
+    RulePlan& s = plan[i];
+    // `value` picks one field of a RuleValues; `wildcard` says which of its values stand for
+    // the event's.
+    const auto resolve = [&](auto value, uint8_t bit, auto wildcard) {
+      const auto ref = reference_number(value(s.literal));
+      if (!ref || *ref < 1 || *ref > n) return;  // out of range: literal text
+      RulePlan& r = plan[static_cast<std::size_t>(*ref - 1)];
+      if ((r.from_event & bit) || wildcard(value(r.literal))) {
+        s.from_event |= bit;
+      } else {
+        value(s.literal) = value(r.literal);
       }
+    };
+    const auto any = [](const std::string& v) { return v == "ANY"; };
+    resolve([](RuleValues& v) -> std::string& { return v.from; }, kFromField, is_special_address);
+    resolve([](RuleValues& v) -> std::string& { return v.to; }, kToField, is_special_address);
+    resolve([](RuleValues& v) -> std::string& { return v.port_from; }, kPortFromField, any);
+    resolve([](RuleValues& v) -> std::string& { return v.port_to; }, kPortToField, any);
+    for (int k = 0; k < 3; ++k) {
+      resolve([k](RuleValues& v) -> std::string& { return v.custom_data[k]; },
+              static_cast<uint8_t>(kCustomData1Field << k), any);
     }
   }
-  return rules;
+  return plan;
+}
+
+CreatingEvent::CreatingEvent(const event::Event& e, uint8_t fields)
+    : src_ip_(e.src_ip), dst_ip_(e.dst_ip), src_port_(e.src_port), dst_port_(e.dst_port) {
+  if (fields & kFromField) from_ = AddressCondition::compile(e.src_ip);
+  if (fields & kToField) to_ = AddressCondition::compile(e.dst_ip);
+  if ((fields >> 4) == 0) return;
+  custom_data_ = std::make_unique<CustomData>();
+  for (int k = 0; k < 3; ++k) {
+    if (!(fields & (kCustomData1Field << k))) continue;
+    custom_data_->text[k] = e.custom_data(k + 1);
+    custom_data_->conditions[k] = CustomDataCondition::compile(custom_data_->text[k]);
+  }
+}
+
+const std::string& CreatingEvent::custom_data(int k) const {
+  static const std::string kNone;
+  return custom_data_ ? custom_data_->text[k] : kNone;
+}
+
+const CustomDataCondition& CreatingEvent::custom_data_condition(int k) const {
+  static const CustomDataCondition kAny;
+  return custom_data_ ? custom_data_->conditions[k] : kAny;
+}
+
+std::vector<RuleValues> resolve_rule_values(const std::vector<RulePlan>& plan,
+                                            const CreatingEvent& creator) {
+  std::vector<RuleValues> out;
+  out.reserve(plan.size());
+  for (const RulePlan& p : plan) {
+    RuleValues v = p.literal;
+    if (p.from_event & kFromField) v.from = creator.src_ip();
+    if (p.from_event & kToField) v.to = creator.dst_ip();
+    if (p.from_event & kPortFromField) v.port_from = std::to_string(creator.src_port());
+    if (p.from_event & kPortToField) v.port_to = std::to_string(creator.dst_port());
+    for (int k = 0; k < 3; ++k) {
+      if (p.from_event & (kCustomData1Field << k)) v.custom_data[k] = creator.custom_data(k);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<RuleValues> resolve_rule_values(const config::Directive& d, const event::Event& first) {
+  return resolve_rule_values(resolution_plan(d), CreatingEvent(first, kAllValueFields));
 }
 
 }  // namespace dsiem::correlate

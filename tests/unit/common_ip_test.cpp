@@ -50,10 +50,38 @@ TEST(IpAddress, Ipv4MappedIsStoredAsIpv4) {
 
 TEST(IpAddress, RejectsBadInput) {
   for (std::string_view bad :
-       {"", "10.0.", "10.0.0", "10.0.0.256", "10.0.0.1/32", "010.0.0.1", " 10.0.0.1", "10.0.0.1 ",
-        "foo", "2001:db8::g", "fe80::1%eth0", "1:2:3:4:5:6:7:8:9", "ANY"}) {
+       std::initializer_list<std::string_view>{"",
+                                               "10.0.",
+                                               "10.0.0",
+                                               "10.0.0.256",
+                                               "10.0.0.1/32",
+                                               "010.0.0.1",
+                                               " 10.0.0.1",
+                                               "10.0.0.1 ",
+                                               "foo",
+                                               "2001:db8::g",
+                                               "fe80::1%eth0",
+                                               "1:2:3:4:5:6:7:8:9",
+                                               "ANY",
+                                               "1.2.3.4.",
+                                               ".1.2.3.4",
+                                               "1..2.3",
+                                               "1.2.3.4.5",
+                                               "1.2.3.04",
+                                               "1.2.3.-4",
+                                               "1.2.3.4a",
+                                               "255.255.255.2550",
+                                               "1.2.3.00",
+                                               std::string_view("1.2.3.4\0", 8)}) {
     EXPECT_FALSE(IpAddress::parse(bad).has_value()) << "'" << bad << "'";
   }
+}
+
+TEST(IpAddress, ParsesEveryOctetBoundary) {
+  EXPECT_EQ(dsiem::to_string(ip("0.0.0.0")), "0.0.0.0");
+  EXPECT_EQ(dsiem::to_string(ip("255.255.255.255")), "255.255.255.255");
+  EXPECT_EQ(dsiem::to_string(ip("1.10.100.200")), "1.10.100.200");
+  EXPECT_EQ(dsiem::to_string(ip("0.1.0.9")), "0.1.0.9");
 }
 
 TEST(Cidr, ParsesAndMasksHostBits) {

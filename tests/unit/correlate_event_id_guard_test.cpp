@@ -1,5 +1,5 @@
-// The per-directive duplicate guard: counts per event ID, last holder, deletion that keeps every
-// other entry reachable.
+// The duplicate guard (and with it FlatTable): counts per event ID, last holder, deletion that
+// keeps every other entry reachable.
 #include "dsiem/correlate/event_id_guard.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +13,7 @@ namespace {
 
 TEST(EventIdGuardTest, CountsHoldersAndRemembersTheLastOne) {
   EventIdGuard g;
-  const uint64_t a = EventIdGuard::hash("event-a");
+  const uint64_t a = EventIdGuard::key("event-a", 0);
   uint32_t holder = 0;
   EXPECT_FALSE(g.held(a));
   g.add(a, 7);
@@ -29,9 +29,14 @@ TEST(EventIdGuardTest, CountsHoldersAndRemembersTheLastOne) {
   EXPECT_EQ(g.size(), 0u);
 }
 
-TEST(EventIdGuardTest, HashNeverYieldsTheEmptyMarker) {
-  EXPECT_NE(EventIdGuard::hash(""), 0u);
-  EXPECT_NE(EventIdGuard::hash("x"), EventIdGuard::hash("y"));
+TEST(EventIdGuardTest, KeysTellDirectivesApartAndNeverYieldTheEmptyMarker) {
+  EXPECT_NE(EventIdGuard::key("", 0), 0u);
+  EXPECT_NE(EventIdGuard::key("x", 0), EventIdGuard::key("y", 0));
+  EXPECT_NE(EventIdGuard::key("x", 0), EventIdGuard::key("x", 1));
+  EventIdGuard g;
+  g.add(EventIdGuard::key("x", 3), 1);
+  EXPECT_TRUE(g.held(EventIdGuard::key("x", 3)));
+  EXPECT_FALSE(g.held(EventIdGuard::key("x", 4))) << "another directive never sees it";
 }
 
 // Random adds and releases against a reference map: growth and backward-shift deletion must

@@ -11,6 +11,8 @@
 #include "dsiem/alarm/alarm.h"
 #include "dsiem/alarm/record_sink.h"
 #include "dsiem/common/clock.h"
+#include "dsiem/common/flat_table.h"
+#include "dsiem/common/ip.h"
 #include "dsiem/config/assets.h"
 #include "dsiem/config/directive.h"
 #include "dsiem/correlate/alarm_id.h"
@@ -72,12 +74,37 @@ class Engine {
   void update_risk(Backlog& b, std::size_t stage);
   void upsert_alarm(Backlog& b, bool lookups);
   void remove_backlog(Backlog& b);
-  void release_guard(DirectiveState& d, const Backlog& b);
+  void release_guard(const Backlog& b);
   // The ID of the backlog named in the duplicate-guard log line (slow path, duplicates only).
   std::string holder_id(const DirectiveState& d, uint64_t key, uint32_t last_holder) const;
-  // Adds / removes a live backlog to / from its directive's lookup list for its current stage.
+  // Adds / removes a live backlog to / from the lookup list for its current stage.
   void file_backlog(DirectiveState& d, Backlog& b);
   void unfile_backlog(Backlog& b);
+  // Live backlogs whose current stage's from (or else to) is one host are filed under
+  // (directive, side, host), in creation order; every other one in its directive's
+  // `unkeyed` list. An event is offered only to the backlogs filed under its own addresses
+  // and the unkeyed ones.
+  enum class Side : uint8_t { kSrc, kDst };
+  struct HostKey {
+    IpAddress host;
+    Side side = Side::kSrc;
+    uint32_t directive = 0;
+    bool operator==(const HostKey&) const = default;
+    uint64_t hash() const;
+  };
+  struct HostSlot {
+    HostKey key;
+    Backlog* head = nullptr;  // head->prev is the last one
+  };
+  struct HostTraits {
+    using Key = HostKey;
+    static bool empty(const HostSlot& s) { return s.head == nullptr; }
+    static bool holds(const HostSlot& s, const HostKey& k) { return s.key == k; }
+    static uint64_t hash(const HostSlot& s) { return s.key.hash(); }
+    static void claim(HostSlot& s, const HostKey& k) { s.key = k; }
+  };
+  // Appends the backlogs filed under `key` to `out`.
+  void collect_filed(const HostKey& key, std::vector<Backlog*>& out) const;
   void sweep_graveyard(int64_t now_ns);
 
   std::shared_ptr<const config::Assets> assets_;
@@ -87,6 +114,10 @@ class Engine {
   OverloadSignal overload_;
   std::vector<std::unique_ptr<DirectiveState>> directives_;
   DirectiveIndex index_;
+  FlatTable<HostSlot, HostTraits> filed_;
+  EventIdGuard guard_;
+  // EventIdGuard::hash of the event being processed.
+  uint64_t event_hash_ = 0;
   AlarmIdGenerator ids_;
   std::size_t live_backlogs_ = 0;
   std::size_t active_directives_ = 0;
@@ -96,7 +127,8 @@ class Engine {
   // from its creation, as the reference's per-backlog ticker does.
   using Due = std::pair<int64_t, uint64_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timers_;
-  std::unordered_map<uint64_t, Backlog*> by_seq_;
+  // Live backlogs by sequence number: their owner.
+  std::unordered_map<uint64_t, std::unique_ptr<Backlog>> live_;
 
   // Deleted backlogs whose event IDs still count for the duplicate guard (until the time).
   struct Buried {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,10 +44,30 @@ struct RuleValues {
   std::array<std::string, 3> custom_data;
 };
 
-// The values of every rule of `d` for a backlog created by `first`: the rules' own values with
-// `:N` references resolved in index order against the creating event (directives.md §7.2), and,
-// with all_rules_always_active, rule 1's special addresses pinned to the event's.
-std::vector<RuleValues> resolve_rule_values(const config::Directive& d, const event::Event& first);
+// RuleValues fields as bits. Within a backlog a resolved value is either literal text or the
+// creating event's own counterpart: from <- src_ip, to <- dst_ip, port_from <- src_port,
+// port_to <- dst_port, custom_dataN <- custom_dataN.
+enum ValueField : uint8_t {
+  kFromField = 1 << 0,
+  kToField = 1 << 1,
+  kPortFromField = 1 << 2,
+  kPortToField = 1 << 3,
+  kCustomData1Field = 1 << 4,  // custom_dataN: kCustomData1Field << (N - 1)
+  kAllValueFields = 0x7F,
+};
+
+// How one rule's values resolve in every backlog of its directive: `literal` (the rule's own
+// text or a referenced rule's), except the fields in `from_event`, which take the creating
+// event's value. The same for all backlogs, so computed once per directive.
+struct RulePlan {
+  RuleValues literal;
+  uint8_t from_event = 0;
+};
+
+// The plan of every rule of `d`: `:N` references resolved in index order (directives.md §7.2;
+// a reference to a rule whose value is itself the event's is the event's too), and, with
+// all_rules_always_active, rule 1's special addresses pinned to the event's.
+std::vector<RulePlan> resolution_plan(const config::Directive& d);
 
 // from / to (directives.md §5.2-5.3).
 class AddressCondition {
@@ -58,13 +79,16 @@ class AddressCondition {
   std::optional<IpAddress> single_host() const;
 
  private:
-  enum class Kind { kAny, kHomeNet, kNotHomeNet, kList };
+  // kSingle keeps its one item inline: a backlog's address taken from its creating event is
+  // one item, checked for every event offered to the backlog.
+  enum class Kind : uint8_t { kAny, kHomeNet, kNotHomeNet, kSingle, kList };
   struct Item {
     bool negated = false;
     std::optional<Cidr> network;  // nullopt: the item does not parse
   };
   Kind kind_ = Kind::kAny;
-  std::vector<Item> items_;
+  Item single_;
+  std::vector<Item> items_;  // kList
 };
 
 // An ordered list of exact-string items with negation (directives.md §5.4).
@@ -99,11 +123,11 @@ class CustomDataCondition {
   bool matches(std::string_view event_value) const;
 
  private:
-  enum class Kind { kAny, kList, kSingle };
+  enum class Kind : uint8_t { kAny, kList, kSingle };
   Kind kind_ = Kind::kAny;
-  StringListCondition list_;
   bool negated_ = false;
   std::string lowered_;
+  StringListCondition list_;
 };
 
 enum class StickyField {
@@ -127,22 +151,64 @@ struct StickySet {
   std::size_t size() const { return strings.size() + ints.size(); }
 };
 
+// The values a backlog's rules take from the event that created it (see ValueField), the
+// conditions among them compiled once per backlog.
+class CreatingEvent {
+ public:
+  CreatingEvent() = default;
+  // Keeps the event's addresses (the alarm title names them) and ports, and compiles the
+  // conditions of the fields in `fields`.
+  CreatingEvent(const event::Event& e, uint8_t fields);
+
+  const std::string& src_ip() const { return src_ip_; }
+  const std::string& dst_ip() const { return dst_ip_; }
+  int64_t src_port() const { return src_port_; }
+  int64_t dst_port() const { return dst_port_; }
+  // The event's custom_dataN (k = N - 1); empty unless in `fields`.
+  const std::string& custom_data(int k) const;
+  const AddressCondition& from() const { return from_; }
+  const AddressCondition& to() const { return to_; }
+  const CustomDataCondition& custom_data_condition(int k) const;
+
+ private:
+  struct CustomData {
+    std::array<std::string, 3> text;
+    std::array<CustomDataCondition, 3> conditions;
+  };
+  std::string src_ip_, dst_ip_;
+  int64_t src_port_ = 0, dst_port_ = 0;
+  AddressCondition from_, to_;
+  // Only when a rule takes custom data from the event: most directives' rules do not.
+  std::unique_ptr<CustomData> custom_data_;
+};
+
+// The values of every rule in a backlog created by `creator`, resolved through `plan`.
+std::vector<RuleValues> resolve_rule_values(const std::vector<RulePlan>& plan,
+                                            const CreatingEvent& creator);
+// The same for a backlog of `d` created by `first`.
+std::vector<RuleValues> resolve_rule_values(const config::Directive& d, const event::Event& first);
+
 // The address, port and custom-data conditions of one rule, plus its sticky field.
 struct Conditions {
   AddressCondition from, to;
   PortCondition port_from, port_to;
   std::array<CustomDataCondition, 3> custom_data;
   StickyField sticky = StickyField::kNone;
+  // Fields matched against the creating event's values (CreatingEvent) instead of the above.
+  uint8_t from_event = 0;
 
   static Conditions compile(const config::Rule& rule, std::string_view from, std::string_view to,
                             std::string_view port_from, std::string_view port_to,
                             const std::array<std::string_view, 3>& custom_data);
+  // As written: no reference resolved.
   static Conditions compile(const config::Rule& rule);
+  // Within the backlogs of the rule's directive.
+  static Conditions compile(const config::Rule& rule, const RulePlan& plan);
 };
 
 // match(event, rule, stickySet) of directives.md §5, with its side effects on `sticky` (which
-// may be null: no recording).
+// may be null: no recording). `creator` is required when cond.from_event is not 0.
 bool match(const config::Rule& rule, const Conditions& cond, const MatchInput& in,
-           StickySet* sticky);
+           StickySet* sticky, const CreatingEvent* creator = nullptr);
 
 }  // namespace dsiem::correlate
