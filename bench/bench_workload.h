@@ -197,18 +197,26 @@ class LoadEvents {
 
   // The next event, with an ID never used before; valid until the next call.
   const event::Event& next() {
-    const Draw& d = draws_[next_];
-    next_ = (next_ + 1) & (draws_.size() - 1);
-    event_.plugin_id = first_plugin_id_ + d.plugin;
-    event_.plugin_sid = d.sid;
-    event_.src_ip = sources_[d.source];
-    event_.src_port = d.src_port;
-    event_.dst_ip.assign(d.dst_ip, d.dst_ip_size);
-    event_.dst_port = d.dst_port;
-    event_.custom_data1 = kSignatures[d.signature];
-    numbering_.stamp(event_);
+    next_into(event_);
     return event_;
   }
+
+  // The same into `out`, which must be a copy of prototype() (or of an earlier event).
+  void next_into(event::Event& out) {
+    const Draw& d = draws_[next_];
+    next_ = (next_ + 1) & (draws_.size() - 1);
+    out.plugin_id = first_plugin_id_ + d.plugin;
+    out.plugin_sid = d.sid;
+    out.src_ip = sources_[d.source];
+    out.src_port = d.src_port;
+    out.dst_ip.assign(d.dst_ip, d.dst_ip_size);
+    out.dst_port = d.dst_port;
+    out.custom_data1 = kSignatures[d.signature];
+    numbering_.stamp(out);
+  }
+
+  // The event every drawn one is assembled from.
+  const event::Event& prototype() const { return event_; }
 
  private:
   // The template's {{pick:...}} choices for custom_data1.
@@ -262,6 +270,8 @@ class DiscardSink final : public alarm::RecordSink {
   DiscardSink() : serial_(next_serial().fetch_add(1) + 1) {}
 
   void write_link(std::string line) override { count(line.size()); }
+  // Counts the lines' bytes without their newlines, as write_link does.
+  void write_links(std::string_view lines, std::size_t n) override { count(lines.size() - n); }
   void write_alarm(std::string line) override { count(line.size()); }
 
   uint64_t bytes() const {

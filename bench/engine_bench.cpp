@@ -109,6 +109,37 @@ void BM_BenchWorkload(benchmark::State& state) {
 }
 BENCHMARK(BM_BenchWorkload)->Arg(1)->Arg(100)->Arg(1000)->Iterations(kStatefulIterations);
 
+// The same load handed over as a correlation shard gets it: `range(1)` events per
+// Engine::process(span) call, which prepares events ahead and prefetches what they will touch.
+void BM_BenchWorkloadBatched(benchmark::State& state) {
+  const int directive_count = static_cast<int>(state.range(0));
+  const auto batch_size = static_cast<std::size_t>(state.range(1));
+  auto clock = start_clock();
+  workload::DiscardSink sink;
+  Engine engine(workload::directives(directive_count), workload::assets(), clock, sink, {});
+  workload::EventNumbering numbering;
+  workload::feed_every_backlog(workload::decoded_event(directive_count, kSeed, clock.now_ns()),
+                               directive_count, workload::kLoadSources,
+                               workload::kEventsToLastStage, numbering,
+                               [&](const Event& e) { engine.process(e); });
+  workload::LoadEvents events({.plugin_count = directive_count}, kDraws, kSeed, clock.now_ns(),
+                              numbering);
+  std::vector<Event> batch(batch_size, events.prototype());
+  std::vector<const Event*> views;
+  for (const Event& e : batch) views.push_back(&e);
+  for (auto _ : state) {
+    for (std::size_t done = 0; done < kEventsPerIteration; done += batch_size) {
+      for (Event& e : batch) events.next_into(e);
+      engine.process(views);
+    }
+  }
+  report_event_rate(state);
+  state.counters["backlogs"] = static_cast<double>(engine.backlog_count());
+}
+BENCHMARK(BM_BenchWorkloadBatched)
+    ->ArgsProduct({{1, 100, 1000}, {256}})
+    ->Iterations(kStatefulIterations);
+
 // Directives of BM_LiveBacklogs / BM_BacklogMemory; backlogs = directives x sources.
 constexpr int kLiveDirectives = 10;
 

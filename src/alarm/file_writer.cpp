@@ -60,24 +60,29 @@ void FileWriter::close_files() {
   alarms_fd_ = links_fd_ = -1;
 }
 
-void FileWriter::enqueue(std::string& buffer, std::string&& line, std::atomic<uint64_t>& counter) {
+void FileWriter::enqueue(std::string& buffer, std::string_view text, bool newline,
+                         std::size_t lines, std::atomic<uint64_t>& counter) {
   std::unique_lock lock(mu_);
   space_cv_.wait(lock, [&] {
     return stopping_ || pending_alarms_.size() + pending_links_.size() < max_pending_;
   });
-  buffer.append(line);
-  buffer.push_back('\n');
-  counter.fetch_add(1, std::memory_order_relaxed);
+  buffer.append(text);
+  if (newline) buffer.push_back('\n');
+  counter.fetch_add(lines, std::memory_order_relaxed);
   ++enqueued_batches_;
   work_cv_.notify_one();
 }
 
 void FileWriter::write_link(std::string line) {
-  enqueue(pending_links_, std::move(line), link_lines_);
+  enqueue(pending_links_, line, true, 1, link_lines_);
+}
+
+void FileWriter::write_links(std::string_view lines, std::size_t count) {
+  enqueue(pending_links_, lines, false, count, link_lines_);
 }
 
 void FileWriter::write_alarm(std::string line) {
-  enqueue(pending_alarms_, std::move(line), alarm_lines_);
+  enqueue(pending_alarms_, line, true, 1, alarm_lines_);
 }
 
 void FileWriter::reopen() {

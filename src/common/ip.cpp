@@ -16,29 +16,42 @@ constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 
 // inet_pton(AF_INET) and Go's ParseIP accept. Parsed in place: every event address goes
 // through here.
 bool parse_dotted_quad(std::string_view text, uint8_t* out) {
-  int octets = 0;
-  unsigned value = 0;
-  bool in_octet = false;
-  for (const char ch : text) {
-    if (ch >= '0' && ch <= '9') {
-      if (in_octet && value == 0) return false;  // leading zero
-      value = value * 10 + static_cast<unsigned>(ch - '0');
-      if (value > 255) return false;
-      if (!in_octet) {
-        if (++octets > 4) return false;
-        in_octet = true;
-      }
-    } else if (ch == '.' && in_octet && octets < 4) {
-      out[octets - 1] = static_cast<uint8_t>(value);
-      value = 0;
-      in_octet = false;
-    } else {
-      return false;
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const auto digit_at = [&](const char* q, unsigned& d) {
+    if (q == end) return false;
+    d = static_cast<unsigned>(static_cast<unsigned char>(*q)) - '0';
+    return d <= 9;
+  };
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0 && (p == end || *p++ != '.')) return false;
+    unsigned value = 0;
+    if (!digit_at(p, value)) return false;
+    ++p;
+    // Up to two more digits after a non-zero first one; a digit beyond that is an error
+    // (a leading zero, or more than three digits).
+    unsigned d = 0;
+    if (value != 0) {
+      for (int more = 0; more < 2 && digit_at(p, d); ++more, ++p) value = value * 10 + d;
     }
+    if (value > 255 || digit_at(p, d)) return false;
+    out[octet] = static_cast<uint8_t>(value);
   }
-  if (octets != 4 || !in_octet) return false;
-  out[3] = static_cast<uint8_t>(value);
-  return true;
+  return p == end;
+}
+
+uint32_t load_be32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
+         static_cast<uint32_t>(p[2]) << 8 | static_cast<uint32_t>(p[3]);
+}
+
+uint64_t load_be64(const uint8_t* p) {
+  return static_cast<uint64_t>(load_be32(p)) << 32 | load_be32(p + 4);
+}
+
+// The top `bits` bits (0-64) of a 64-bit word set.
+uint64_t top_bits(int bits) {
+  return bits <= 0 ? 0 : (bits >= 64 ? ~uint64_t{0} : ~uint64_t{0} << (64 - bits));
 }
 
 }  // namespace
@@ -46,11 +59,10 @@ bool parse_dotted_quad(std::string_view text, uint8_t* out) {
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.empty() || text.size() > 63) return std::nullopt;
   IpAddress ip;
-  if (text.find(':') == std::string_view::npos) {
-    if (!parse_dotted_quad(text, ip.bytes.data())) return std::nullopt;
-    ip.v4 = true;
-    return ip;
-  }
+  // A dotted quad holds only digits and dots: anything else is IPv6 text or nothing.
+  if (parse_dotted_quad(text, ip.bytes.data())) return ip;
+  if (text.find(':') == std::string_view::npos) return std::nullopt;
+  ip.bytes = {};
   // inet_pton needs a NUL-terminated string; addresses are short.
   char buf[64];
   std::memcpy(buf, text.data(), text.size());
@@ -108,14 +120,16 @@ std::optional<Cidr> Cidr::parse(std::string_view text, IpAddress* address) {
   return c;
 }
 
+// The network's address is stored masked (parse), so only the address needs masking.
 bool Cidr::contains(const IpAddress& ip) const {
   if (ip.v4 != network.v4) return false;
-  int bits = prefix;
-  for (int i = 0; bits > 0; ++i, bits -= 8) {
-    const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
-    if ((ip.bytes[i] & mask) != network.bytes[i]) return false;
+  if (ip.v4) {
+    const auto mask = static_cast<uint32_t>(top_bits(prefix) >> 32);
+    return (load_be32(ip.bytes.data()) & mask) == load_be32(network.bytes.data());
   }
-  return true;
+  return (load_be64(ip.bytes.data()) & top_bits(prefix)) == load_be64(network.bytes.data()) &&
+         (load_be64(ip.bytes.data() + 8) & top_bits(prefix - 64)) ==
+             load_be64(network.bytes.data() + 8);
 }
 
 std::string to_string(const IpAddress& ip) {

@@ -1,11 +1,11 @@
 #include "dsiem/correlate/event_id_guard.h"
 
-#include <functional>
+#include "dsiem/common/hash.h"
 
 namespace dsiem::correlate {
 
 uint64_t EventIdGuard::hash(std::string_view event_id) {
-  return std::hash<std::string_view>{}(event_id);
+  return hash_bytes(event_id);
 }
 
 uint64_t EventIdGuard::key(uint64_t event_hash, uint32_t directive) {

@@ -38,11 +38,11 @@ bool address_port_check(const Conditions& c, const MatchInput& in, StickySet* st
   if (!to.matches(in.dst_home, in.dst_term)) return false;
   // A port taken from the event is its decimal text: equal text means equal numbers.
   if ((from_event & kPortFromField) ? e.src_port != creator->src_port()
-                                    : !c.port_from.matches(in.src_port_text)) {
+                                    : !c.port_from.matches(e.src_port)) {
     return false;
   }
   if ((from_event & kPortToField) ? e.dst_port != creator->dst_port()
-                                  : !c.port_to.matches(in.dst_port_text)) {
+                                  : !c.port_to.matches(e.dst_port)) {
     return false;
   }
   switch (c.sticky) {
@@ -74,16 +74,16 @@ bool contains(const std::vector<C>& list, std::string_view v) {
 MatchInput prepare_input(const event::Event& e, const config::Assets& assets) {
   MatchInput in;
   in.event = &e;
-  in.src_term = address_term(e.src_ip);
-  in.dst_term = address_term(e.dst_ip);
-  // HOME_NET takes plain addresses only: "address/len" is never in it.
-  const auto home = [&](const std::string& ip, const std::optional<IpAddress>& term) {
-    return term && ip.find('/') == std::string::npos && assets.in_home_net(*term);
+  const auto derive = [&](std::string_view ip, std::optional<IpAddress>& term, bool& home) {
+    if ((term = IpAddress::parse(ip))) {
+      home = assets.in_home_net(*term);
+      return;
+    }
+    // HOME_NET takes plain addresses only: "address/len" is never in it.
+    term = address_term(ip);
   };
-  in.src_home = home(e.src_ip, in.src_term);
-  in.dst_home = home(e.dst_ip, in.dst_term);
-  in.src_port_text = std::to_string(e.src_port);
-  in.dst_port_text = std::to_string(e.dst_port);
+  derive(e.src_ip, in.src_term, in.src_home);
+  derive(e.dst_ip, in.dst_term, in.dst_home);
   return in;
 }
 
@@ -176,8 +176,33 @@ bool StringListCondition::matches(std::string_view term) const {
 PortCondition PortCondition::compile(std::string_view value) {
   PortCondition c;
   c.any_ = value == "ANY";
-  if (!c.any_) c.list_ = StringListCondition::compile(value);
+  if (c.any_) return c;
+  for (std::string item : split_list(value)) {
+    Item it;
+    if (!item.empty() && item[0] == '!') {
+      it.negated = true;
+      item = trim_space(std::string_view(item).substr(1));
+    }
+    int64_t port = 0;
+    const char* end = item.data() + item.size();
+    if (const auto [ptr, ec] = std::from_chars(item.data(), end, port);
+        ec == std::errc() && ptr == end && std::to_string(port) == item) {
+      it.port = port;
+    }
+    c.items_.push_back(it);
+  }
   return c;
+}
+
+bool PortCondition::matches(int64_t port) const {
+  if (any_) return true;
+  // StringListCondition::matches on numbers.
+  bool result = false;
+  for (const Item& item : items_) {
+    if (item.port == port) return !item.negated;
+    if (item.negated) result = true;
+  }
+  return result;
 }
 
 CustomDataCondition CustomDataCondition::compile(std::string_view value) {
@@ -356,7 +381,7 @@ std::vector<RulePlan> resolution_plan(const config::Directive& d) {
 }
 
 CreatingEvent::CreatingEvent(const event::Event& e, uint8_t fields)
-    : src_ip_(e.src_ip), dst_ip_(e.dst_ip), src_port_(e.src_port), dst_port_(e.dst_port) {
+    : src_port_(e.src_port), dst_port_(e.dst_port), src_ip_(e.src_ip), dst_ip_(e.dst_ip) {
   if (fields & kFromField) from_ = AddressCondition::compile(e.src_ip);
   if (fields & kToField) to_ = AddressCondition::compile(e.dst_ip);
   if ((fields >> 4) == 0) return;

@@ -90,6 +90,7 @@ void Pipeline::stop() {
 
 void Pipeline::run(Shard& shard) {
   std::deque<EventPtr> batch;
+  std::vector<const event::Event*> events;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -103,7 +104,9 @@ void Pipeline::run(Shard& shard) {
       if (stopping_ && shard.queue.empty()) break;
       batch.swap(shard.queue);
     }
-    for (const EventPtr& e : batch) shard.engine->process(*e);
+    events.clear();
+    for (const EventPtr& e : batch) events.push_back(e.get());
+    shard.engine->process(events);
     shard.engine->tick();
     shard.backlogs.store(shard.engine->backlog_count(), std::memory_order_relaxed);
     shard.active_directives.store(shard.engine->active_directive_count(),

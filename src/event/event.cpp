@@ -1,7 +1,6 @@
 #include "dsiem/event/event.h"
 
 #include <array>
-#include <chrono>
 #include <exception>
 
 #include "dsiem/json/go_reader.h"
@@ -135,6 +134,26 @@ int digits(std::string_view s, size_t pos, size_t n) {
   return v;
 }
 
+int days_in_month(int year, int month) {
+  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+// Days from 1970-01-01 to the given proleptic Gregorian date (month 1-12, year >= 0): whole
+// 400-year cycles of 146,097 days, then the years and days within the cycle counted from March,
+// which puts the leap day at the end of the counted year.
+int64_t days_since_epoch(int year, int month, int day) {
+  if (month <= 2) --year;
+  const int cycle = (year >= 0 ? year : year - 399) / 400;
+  const int year_of_cycle = year - cycle * 400;
+  const int day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const int day_of_cycle =
+      year_of_cycle * 365 + year_of_cycle / 4 - year_of_cycle / 100 + day_of_year;
+  constexpr int64_t kEpochFromCycleStart = 719468;  // 0000-03-01 to 1970-01-01
+  return static_cast<int64_t>(cycle) * 146097 + day_of_cycle - kEpochFromCycleStart;
+}
+
 void append_str_field(std::string& out, std::string_view key, const std::string& value) {
   out += key;
   json::append_string(out, value);
@@ -252,10 +271,7 @@ std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
       minute > 59 || second < 0 || second > 59) {
     return std::nullopt;
   }
-  const std::chrono::year_month_day ymd{std::chrono::year{year},
-                                        std::chrono::month{static_cast<unsigned>(month)},
-                                        std::chrono::day{static_cast<unsigned>(day)}};
-  if (!ymd.ok()) return std::nullopt;  // day beyond the month's length (leap years included)
+  if (day > days_in_month(year, month)) return std::nullopt;
 
   // Go accepts a fraction the layout does not mention: '.' or ',' then at least one digit.
   if (pos + 1 < ts.size() && (ts[pos] == '.' || ts[pos] == ',') && ts[pos + 1] >= '0' &&
@@ -278,8 +294,7 @@ std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
     if (zone[0] == '-') offset = -offset;
   }
 
-  const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
-  return days * 86400 + hour * 3600 + minute * 60 + second - offset;
+  return days_since_epoch(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
 }
 
 }  // namespace dsiem::event

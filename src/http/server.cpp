@@ -34,6 +34,9 @@ using tcp = net::ip::tcp;
 // peer gets that response instead of a reset caused by unread input.
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1 << 20;
+// Bodies above kSmallBody are received kBodyReadSize bytes at a time.
+constexpr std::size_t kSmallBody = 4096;
+constexpr std::size_t kBodyReadSize = 64 * 1024;
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
@@ -207,6 +210,10 @@ void Session::on_header(beast::error_code ec, std::size_t bytes) {
 
 void Session::read_body() {
   if (parser_->is_done()) return on_request();
+  // Beast reads at most the buffer's free capacity (512 bytes at first) per receive call: a
+  // batch body of hundreds of kilobytes would take a thousand reads.
+  const auto length = parser_->content_length();
+  if (!length || *length > kSmallBody) buffer_.reserve(kBodyReadSize);
   bhttp::async_read(stream_, buffer_, *parser_,
                     beast::bind_front_handler(&Session::on_body, shared_from_this()));
 }

@@ -3,6 +3,11 @@
 #include <array>
 #include <charconv>
 #include <cstddef>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace dsiem::json {
 namespace {
@@ -52,6 +57,53 @@ size_t utf8_len(std::string_view s, size_t i) {
   return 0;
 }
 
+// Index of the first byte at or after `i` that is not in kSafe (a byte to escape, or any byte
+// of 0x80 and above), or s.size(). Most strings (IDs, addresses, names) have none: they are
+// checked 16 bytes at a time.
+#if defined(__SSE2__)
+// Bit k set when byte k of the 16 at `p` is not in kSafe.
+unsigned unsafe_bytes(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Signed: bytes 0x80-0xFF are negative, so "below 0x20" also catches every non-ASCII byte.
+  __m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  for (const char c : {'"', '\\', '<', '>', '&'}) {
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+  }
+  return static_cast<unsigned>(_mm_movemask_epi8(bad));
+}
+
+size_t skip_safe(std::string_view s, size_t i) {
+  const size_t n = s.size();
+  for (; i + 16 <= n; i += 16) {
+    if (const unsigned bad = unsafe_bytes(s.data() + i); bad != 0) {
+      return i + static_cast<size_t>(__builtin_ctz(bad));
+    }
+  }
+  if (i == n) return n;
+  // The last bytes: the final 16 of the string (ignoring those already checked), or, for a
+  // shorter string, a copy padded with safe bytes.
+  if (n >= 16) {
+    const size_t base = n - 16;
+    const unsigned bad = unsafe_bytes(s.data() + base) & (~0u << (i - base));
+    return bad != 0 ? base + static_cast<size_t>(__builtin_ctz(bad)) : n;
+  }
+  char padded[16];
+  std::memset(padded, 'a', sizeof padded);
+  std::memcpy(padded, s.data() + i, n - i);
+  const unsigned bad = unsafe_bytes(padded);
+  return bad != 0 ? i + static_cast<size_t>(__builtin_ctz(bad)) : n;
+}
+#else
+size_t skip_safe(std::string_view s, size_t i) {
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b >= 0x80 || !kSafe[b]) break;
+    ++i;
+  }
+  return i;
+}
+#endif
+
 }  // namespace
 
 void append_string(std::string& out, std::string_view s) {
@@ -61,12 +113,10 @@ void append_string(std::string& out, std::string_view s) {
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
+    i = skip_safe(s, i);
+    if (i == n) break;
     const auto b = static_cast<unsigned char>(s[i]);
     if (b < 0x80) {
-      if (kSafe[b]) {
-        ++i;
-        continue;
-      }
       out.append(s.data() + start, i - start);
       out.push_back('\\');
       switch (b) {

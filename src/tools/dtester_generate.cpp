@@ -198,7 +198,7 @@ std::vector<int64_t> EventGenerator::ports(std::string_view condition, int64_t p
     out.push_back(0);
   } else {
     const auto cond = correlate::PortCondition::compile(condition);
-    const auto fits = [&](int64_t port) { return cond.matches(std::to_string(port)); };
+    const auto fits = [&](int64_t port) { return cond.matches(port); };
     if (preferred >= 0 && fits(preferred)) out.push_back(preferred);
     std::vector<int64_t> items;
     for (const std::string& item : positive_items(condition)) {

@@ -59,6 +59,30 @@ TEST(FileWriter, WritesLinesInOrderAndFlushes) {
   w.stop();
 }
 
+// A shard's batch of link lines arrives as one block, between single lines of either kind.
+TEST(FileWriter, WritesBlocksOfLinkLinesInOrder) {
+  TempDir tmp;
+  FileWriter w(tmp.path());
+  w.write_link(R"({"n":1})");
+  w.write_links("{\"n\":2}\n{\"n\":3}\n", 2);
+  w.write_alarm(R"({"a":1})");
+  w.write_links("{\"n\":4}\n", 1);
+  w.write_links("", 0);
+  w.flush();
+  EXPECT_EQ(read_file(tmp.path() / FileWriter::kLinksFile),
+            "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n");
+  EXPECT_EQ(read_file(tmp.path() / FileWriter::kAlarmsFile), "{\"a\":1}\n");
+  EXPECT_EQ(w.link_lines(), 4u);
+  EXPECT_EQ(w.alarm_lines(), 1u);
+}
+
+// Sinks that only take single lines get a block line by line.
+TEST(RecordSink, BlocksReachSingleLineSinksLineByLine) {
+  dsiem::test::CapturingSink sink;
+  sink.write_links("{\"n\":1}\n{\"n\":2}\n", 2);
+  EXPECT_EQ(sink.links(), (std::vector<std::string>{R"({"n":1})", R"({"n":2})"}));
+}
+
 TEST(FileWriter, AppendsToExistingFiles) {
   TempDir tmp;
   tmp.write("siem_alarms.json", "old\n");

@@ -1,6 +1,11 @@
 #include "dsiem/common/ip.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <span>
+#include <string>
 
 namespace {
 
@@ -82,6 +87,66 @@ TEST(IpAddress, ParsesEveryOctetBoundary) {
   EXPECT_EQ(dsiem::to_string(ip("255.255.255.255")), "255.255.255.255");
   EXPECT_EQ(dsiem::to_string(ip("1.10.100.200")), "1.10.100.200");
   EXPECT_EQ(dsiem::to_string(ip("0.1.0.9")), "0.1.0.9");
+}
+
+// Every text of up to four groups of 0-4 characters from digits, '0', '.', and a stray byte,
+// against inet_pton (which accepts exactly Go's dotted quads).
+TEST(IpAddress, DottedQuadAgreesWithInetPton) {
+  const std::string_view pieces[] = {"",    "0",   "1",    "9",    "00",  "01",  "10",
+                                     "25",  "99",  "255",  "256",  "100", "199", "249",
+                                     "260", "999", "0255", "1000", "a",   "1a"};
+  int compared = 0;
+  for (const auto a : pieces) {
+    for (const auto b : pieces) {
+      for (const auto c : {std::string_view("0"), std::string_view("255"), std::string_view("")}) {
+        for (const auto d : pieces) {
+          const std::string text =
+              std::string(a) + "." + std::string(b) + "." + std::string(c) + "." + std::string(d);
+          unsigned char expected[4];
+          const bool valid = inet_pton(AF_INET, text.c_str(), expected) == 1;
+          const auto parsed = IpAddress::parse(text);
+          ASSERT_EQ(parsed.has_value(), valid) << text;
+          if (valid) {
+            EXPECT_TRUE(parsed->v4);
+            EXPECT_EQ(std::memcmp(parsed->bytes.data(), expected, 4), 0) << text;
+          }
+          ++compared;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 20 * 20 * 3 * 20);
+}
+
+// Containment for every prefix length against a bit-by-bit reference.
+TEST(Cidr, ContainsAgreesWithBitwiseComparisonAtEveryPrefix) {
+  const auto bit = [](const IpAddress& a, int i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; };
+  const auto reference = [&](const Cidr& net, const IpAddress& a) {
+    if (net.network.v4 != a.v4) return false;
+    for (int i = 0; i < net.prefix; ++i) {
+      if (bit(net.network, i) != bit(a, i)) return false;
+    }
+    return true;
+  };
+  const std::string_view v4[] = {"10.1.2.3",  "10.1.2.2", "10.1.3.3",
+                                 "138.1.2.3", "0.0.0.0",  "255.255.255.255"};
+  const std::string_view v6[] = {
+      "2001:db8::1", "2001:db8::", "2001:db8:0:0:8000::1",
+      "2001:db9::1", "::",         "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"};
+  for (const auto family :
+       {std::span<const std::string_view>(v4), std::span<const std::string_view>(v6)}) {
+    const int bits = ip(family[0]).bit_length();
+    for (const auto base : family) {
+      for (int prefix = 0; prefix <= bits; ++prefix) {
+        const Cidr net = cidr(std::string(base) + "/" + std::to_string(prefix));
+        for (const auto other : family) {
+          EXPECT_EQ(net.contains(ip(other)), reference(net, ip(other)))
+              << base << "/" << prefix << " " << other;
+        }
+        EXPECT_FALSE(net.contains(ip(bits == 32 ? "::1" : "1.2.3.4")));
+      }
+    }
+  }
 }
 
 TEST(Cidr, ParsesAndMasksHostBits) {

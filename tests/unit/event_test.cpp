@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <string>
 
 namespace dsiem::event {
@@ -331,6 +333,26 @@ TEST(EventTimestamp, ValidRfc3339) {
   EXPECT_EQ(parse_rfc3339_seconds("2024-01-01T00:00:00+05:30"), 1704047400);
   // Go's layout hour "15" takes one or two digits.
   EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T7:16:50Z"), 1538983010);
+}
+
+// Every year Go's layout can express, at the days where leap-year rules bite, against the
+// standard library's calendar.
+TEST(EventTimestamp, CalendarMatchesTheStandardLibrary) {
+  char text[32];
+  for (int year = 0; year <= 9999; ++year) {
+    for (const auto& [month, day] : {std::pair{1, 1}, {2, 28}, {2, 29}, {3, 1}, {12, 31}}) {
+      std::snprintf(text, sizeof text, "%04d-%02d-%02dT23:59:58Z", year, month, day);
+      const std::chrono::year_month_day ymd{std::chrono::year{year},
+                                            std::chrono::month{static_cast<unsigned>(month)},
+                                            std::chrono::day{static_cast<unsigned>(day)}};
+      if (!ymd.ok()) {
+        EXPECT_EQ(parse_rfc3339_seconds(text), std::nullopt) << text;
+        continue;
+      }
+      const int64_t days = std::chrono::sys_days(ymd).time_since_epoch().count();
+      EXPECT_EQ(parse_rfc3339_seconds(text), days * 86400 + 86398) << text;
+    }
+  }
 }
 
 TEST(EventTimestamp, Rejected) {

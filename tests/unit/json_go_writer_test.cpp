@@ -74,6 +74,31 @@ TEST(GoWriterString, MixedRunsAreCopiedAroundEscapes) {
             R"("abc\u003cdef\u003eghi\n\ufffdjkl\u2028mno")");
 }
 
+// Runs of safe bytes are skipped in blocks: an escape must be found wherever it falls, at
+// every offset of strings shorter and longer than a block.
+TEST(GoWriterString, EscapeIsFoundAtEveryPosition) {
+  const std::pair<std::string_view, std::string_view> cases[] = {{"\"", "\\\""},
+                                                                 {"\\", "\\\\"},
+                                                                 {"<", "\\u003c"},
+                                                                 {"&", "\\u0026"},
+                                                                 {"\n", "\\n"},
+                                                                 {"\x01", "\\u0001"},
+                                                                 {"\xff", "\\ufffd"},
+                                                                 {"\xc3\xa9", "\xc3\xa9"},
+                                                                 {"\xe2\x80\xa8", "\\u2028"}};
+  for (std::size_t length = 0; length <= 40; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      for (const auto& [raw, escaped] : cases) {
+        const std::string before(at, 'x'), after(length - at, 'y');
+        std::string out;
+        dsiem::json::append_string(out, before + std::string(raw) + after);
+        EXPECT_EQ(out, "\"" + before + std::string(escaped) + after + "\"")
+            << "length " << length << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(GoWriterString, AppendsToExistingContent) {
   std::string out = "prefix:";
   append_string(out, "x");

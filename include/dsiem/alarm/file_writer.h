@@ -28,6 +28,7 @@ class FileWriter final : public RecordSink {
   ~FileWriter() override;
 
   void write_link(std::string line) override;
+  void write_links(std::string_view lines, std::size_t count) override;
   void write_alarm(std::string line) override;
 
   // Reopens both files (log rotation on SIGHUP); takes effect before the next write.
@@ -41,7 +42,9 @@ class FileWriter final : public RecordSink {
   uint64_t link_lines() const { return link_lines_.load(); }
 
  private:
-  void enqueue(std::string& buffer, std::string&& line, std::atomic<uint64_t>& counter);
+  // Appends `text` (`lines` complete lines, or one line without its newline when `newline`).
+  void enqueue(std::string& buffer, std::string_view text, bool newline, std::size_t lines,
+               std::atomic<uint64_t>& counter);
   void run();
   void open_files();
   void close_files();

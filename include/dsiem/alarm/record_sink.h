@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace dsiem::alarm {
 
@@ -12,6 +14,9 @@ class RecordSink {
   virtual ~RecordSink() = default;
   // One line of siem_alarm_events.json, without the newline.
   virtual void write_link(std::string line) = 0;
+  // `count` lines of siem_alarm_events.json, each ending with a newline: what a correlation
+  // shard writes for a batch of events, handed over at once. By default, one write_link each.
+  virtual void write_links(std::string_view lines, std::size_t count);
   // One line of siem_alarms.json, without the newline.
   virtual void write_alarm(std::string line) = 0;
 };

@@ -25,8 +25,6 @@ struct MatchInput {
   std::optional<IpAddress> dst_term;
   bool src_home = false;  // src_ip parses as an IP inside HOME_NET
   bool dst_home = false;
-  std::string src_port_text;  // decimal text of src_port
-  std::string dst_port_text;
 };
 
 MatchInput prepare_input(const event::Event& e, const config::Assets& assets);
@@ -105,15 +103,21 @@ class StringListCondition {
   std::vector<Item> items_;
 };
 
-// port_from / port_to.
+// port_from / port_to: a StringListCondition on the decimal text of the event's port, compiled
+// to numbers. An item that is not a number's own decimal text ("080", "+80", "http") equals no
+// port's text, so it never matches (but a negated one still lets other ports through).
 class PortCondition {
  public:
   static PortCondition compile(std::string_view value);
-  bool matches(std::string_view port_text) const { return any_ || list_.matches(port_text); }
+  bool matches(int64_t port) const;
 
  private:
+  struct Item {
+    bool negated = false;
+    std::optional<int64_t> port;  // nullopt: equals no port
+  };
   bool any_ = true;
-  StringListCondition list_;
+  std::vector<Item> items_;
 };
 
 // custom_dataN (directives.md §5.5).
@@ -175,11 +179,12 @@ class CreatingEvent {
     std::array<std::string, 3> text;
     std::array<CustomDataCondition, 3> conditions;
   };
-  std::string src_ip_, dst_ip_;
-  int64_t src_port_ = 0, dst_port_ = 0;
+  // Conditions first: they are checked for every event offered to the backlog.
   AddressCondition from_, to_;
+  int64_t src_port_ = 0, dst_port_ = 0;
   // Only when a rule takes custom data from the event: most directives' rules do not.
   std::unique_ptr<CustomData> custom_data_;
+  std::string src_ip_, dst_ip_;
 };
 
 // The values of every rule in a backlog created by `creator`, resolved through `plan`.

@@ -29,6 +29,8 @@ class UniqueStrings {
     uint32_t tag = 0;       // high half of the hash
     uint32_t position = 0;  // index into items_ plus one; 0: empty
   };
+  bool scan(std::string_view s) const;
+  bool probe(std::string_view s, uint64_t hash) const;
   void index_item(std::size_t position, uint64_t hash);
   void rebuild_index(std::size_t slots);
 
