@@ -1,5 +1,7 @@
 #include "dsiem/correlate/engine.h"
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <charconv>
 
@@ -28,6 +30,8 @@ constexpr std::size_t kClockReadEvery = 32;
 // Link lines are handed to the sink at the end of each event or batch, or once this many bytes
 // are waiting.
 constexpr std::size_t kLinkFlushBytes = 64 * 1024;
+// Stages a backlog keeps inside itself; directives with more put theirs on the heap.
+constexpr std::size_t kInlineStages = 3;
 
 // Go's int64 arithmetic wraps; config values (timeouts, asset values) can be any int64.
 int64_t wrap_add(int64_t a, int64_t b) {
@@ -104,7 +108,8 @@ struct Engine::Backlog {
   std::size_t current = 0;
   bool deleting = false;
   bool alarm_created = false;
-  std::vector<Stage> stages;
+  // Inline up to kInlineStages: one allocation and one cache miss fewer per backlog.
+  boost::container::small_vector<Stage, kInlineStages> stages;
   std::vector<uint64_t> event_keys;  // EventIdGuard keys of every appended event
   UniqueStrings src_ips;
   UniqueStrings dst_ips;
@@ -181,7 +186,7 @@ Engine::Engine(std::vector<config::Directive> directives,
 Engine::~Engine() = default;
 
 bool Engine::prepare(const event::Event& e, Prepared& p) const {
-  index_.lookup(e, p.positions);
+  p.positions = index_.lookup(e, p.merged);
   if (p.positions.empty()) return false;
   p.event_hash = EventIdGuard::hash(e.event_id);
   p.in = prepare_input(e, *assets_);

@@ -1,7 +1,12 @@
 #include "dsiem/event/batch.h"
 
+#include <simdjson.h>
+
+#include <algorithm>
 #include <cctype>
 #include <cstring>
+
+#include "dsiem/json/go_reader.h"
 
 namespace dsiem::event {
 
@@ -93,6 +98,52 @@ std::optional<std::vector<BatchItem>> split_event_array(std::string_view body) {
   }
   if (skip_space(body, i + 1) != body.size()) return std::nullopt;
   return items;
+}
+
+struct ParsedArray::State {
+  simdjson::dom::parser parser;
+  std::string padded;  // the body followed by simdjson's padding
+  std::vector<simdjson::dom::element> elements;
+};
+
+ParsedArray::ParsedArray() : state_(std::make_unique<State>()) {}
+ParsedArray::~ParsedArray() = default;
+
+bool ParsedArray::parse(std::string_view body) {
+  State& st = *state_;
+  st.elements.clear();
+  // Cheap refusals first: what does not even start like an array of objects goes elsewhere.
+  const std::size_t first = skip_space(body, 0);
+  if (first >= body.size() || body[first] != '[') return false;
+  st.padded.assign(body);
+  st.padded.append(simdjson::SIMDJSON_PADDING, ' ');
+  if (st.parser.capacity() < body.size() || st.parser.max_depth() < json::kGoMaxDepth) {
+    if (st.parser.allocate(std::max(body.size(), st.parser.capacity()), json::kGoMaxDepth)) {
+      return false;
+    }
+  }
+  simdjson::dom::element root;
+  if (st.parser.parse(st.padded.data(), body.size(), false).get(root) != simdjson::SUCCESS) {
+    return false;
+  }
+  simdjson::dom::array array;
+  if (root.get(array) != simdjson::SUCCESS) return false;
+  for (simdjson::dom::element e : array) {
+    if (!e.is_object()) {
+      st.elements.clear();
+      return false;
+    }
+    st.elements.push_back(e);
+  }
+  return !st.elements.empty();
+}
+
+std::size_t ParsedArray::size() const {
+  return state_->elements.size();
+}
+
+bool ParsedArray::decode(std::size_t i, Event& out, std::string* error) const {
+  return event::decode(state_->elements[i], out, error);
 }
 
 std::vector<BatchItem> split_ndjson(std::string_view body) {

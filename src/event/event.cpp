@@ -163,24 +163,38 @@ void append_opt_str_field(std::string& out, std::string_view key, const std::str
   if (!value.empty()) append_str_field(out, key, value);
 }
 
-}  // namespace
+// Empties every field, keeping the strings' buffers: a recycled Event decodes without
+// allocating.
+void reset(Event& e) {
+  for (int idx = 0; idx < kFieldCount; ++idx) {
+    if (std::string* s = string_field(e, idx)) s->clear();
+  }
+  e.conn_id = 0;
+  e.plugin_id = e.plugin_sid = e.src_port = e.dst_port = e.rcvd_time = 0;
+}
 
-bool decode(std::string_view body, Event& out, std::string* error) {
-  out = Event{};
-  thread_local simdjson::dom::parser parser;
+// The fields of `root` into `out` (reset first). Throws json::DecodeError.
+void decode_fields(simdjson::dom::element root, Event& out) {
+  static const json::FieldIndex names(kNames);
+  reset(out);
+  json::for_each_field(root, names, kGoType, [&](int idx, simdjson::dom::element v) {
+    if (std::string* s = string_field(out, idx)) {
+      json::read_string(v, *s, kQualified[idx]);
+    } else if (int64_t* i = int_field(out, idx)) {
+      json::read_int(v, *i, kQualified[idx]);
+    } else if (idx == kConnId) {
+      json::read_uint(v, out.conn_id, kQualified[idx], "uint64");
+    } else if (idx == kRcvdTime) {
+      json::read_int(v, out.rcvd_time, kQualified[idx], "int64");
+    }
+  });
+}
+
+// Runs `decode`, turning what it throws into false and Go's message in `error`.
+template <typename Decode>
+bool catching(std::string* error, Decode&& decode) {
   try {
-    const simdjson::dom::element root = json::parse(parser, body);
-    json::for_each_field(root, kNames, kGoType, [&](int idx, simdjson::dom::element v) {
-      if (std::string* s = string_field(out, idx)) {
-        json::read_string(v, *s, kQualified[idx]);
-      } else if (int64_t* i = int_field(out, idx)) {
-        json::read_int(v, *i, kQualified[idx]);
-      } else if (idx == kConnId) {
-        json::read_uint(v, out.conn_id, kQualified[idx], "uint64");
-      } else if (idx == kRcvdTime) {
-        json::read_int(v, out.rcvd_time, kQualified[idx], "int64");
-      }
-    });
+    decode();
     return true;
   } catch (const std::exception& ex) {
     if (error) *error = ex.what();
@@ -188,6 +202,17 @@ bool decode(std::string_view body, Event& out, std::string* error) {
     if (error) *error = "json: unknown decode failure";
   }
   return false;
+}
+
+}  // namespace
+
+bool decode(std::string_view body, Event& out, std::string* error) {
+  thread_local simdjson::dom::parser parser;
+  return catching(error, [&] { decode_fields(json::parse(parser, body), out); });
+}
+
+bool decode(simdjson::dom::element object, Event& out, std::string* error) {
+  return catching(error, [&] { decode_fields(object, out); });
 }
 
 bool is_valid(const Event& e) {

@@ -5,11 +5,10 @@
 #include <limits>
 #include <optional>
 
+#include "dsiem/common/hash.h"
+
 namespace dsiem::json {
 namespace {
-
-// Go's encoding/json nesting limit (maxNestingDepth); simdjson accepts depth <= max_depth.
-constexpr size_t kGoMaxDepth = 10000;
 
 bool is_space(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -651,6 +650,90 @@ int match_field(std::string_view key, std::span<const std::string_view> names) {
     if (equal_fold(names[i], key)) return static_cast<int>(i);
   }
   return -1;
+}
+
+namespace {
+
+bool is_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// ASCII lower case of `s` into `buf` (at least s.size() bytes).
+std::string_view ascii_lower(std::string_view s, char* buf) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    buf[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return {buf, s.size()};
+}
+
+constexpr size_t kMaxFoldedKey = 64;
+
+}  // namespace
+
+FieldIndex::FieldIndex(std::span<const std::string_view> names) : names_(names) {
+  size_t slots = 16;
+  while (slots < names.size() * 3) slots *= 2;
+  exact_.assign(slots, -1);
+  folded_.assign(slots, -1);
+  char buf[kMaxFoldedKey];
+  for (size_t i = 0; i < names.size(); ++i) {
+    ascii_names_ = ascii_names_ && is_ascii(names[i]) && names[i].size() <= kMaxFoldedKey;
+    lowered_.emplace_back(ascii_names_ ? ascii_lower(names[i], buf) : names[i]);
+  }
+  const auto place = [slots](std::vector<int16_t>& table, std::string_view text, size_t index,
+                             const auto& text_of) {
+    for (size_t h = hash_bytes(text) & (slots - 1);; h = (h + 1) & (slots - 1)) {
+      if (table[h] < 0) {
+        table[h] = static_cast<int16_t>(index);
+        return;
+      }
+      if (text_of(static_cast<size_t>(table[h])) == text) return;  // an earlier name wins
+    }
+  };
+  for (size_t i = 0; i < names.size(); ++i) {
+    place(exact_, names[i], i, [&](size_t j) { return names[j]; });
+    place(folded_, lowered_[i], i, [&](size_t j) { return std::string_view(lowered_[j]); });
+  }
+  const bool unique = std::all_of(names.begin(), names.end(), [&](std::string_view n) {
+    return std::count(names.begin(), names.end(), n) == 1;
+  });
+  if (unique) {
+    successor_ = std::vector<std::atomic<int16_t>>(names.size() + 1);
+    for (auto& s : successor_) s.store(-1, std::memory_order_relaxed);
+  }
+}
+
+int FieldIndex::find_next(std::string_view key, int previous) const {
+  if (successor_.empty()) return find(key);
+  std::atomic<int16_t>& guess = successor_[static_cast<size_t>(previous + 1)];
+  const int16_t predicted = guess.load(std::memory_order_relaxed);
+  if (predicted >= 0 && names_[static_cast<size_t>(predicted)] == key) return predicted;
+  const int found = find(key);
+  if (found >= 0) guess.store(static_cast<int16_t>(found), std::memory_order_relaxed);
+  return found;
+}
+
+int FieldIndex::lookup(const std::vector<int16_t>& table, std::string_view text,
+                       bool folded) const {
+  const size_t mask = table.size() - 1;
+  for (size_t h = hash_bytes(text) & mask; table[h] >= 0; h = (h + 1) & mask) {
+    const auto i = static_cast<size_t>(table[h]);
+    if ((folded ? std::string_view(lowered_[i]) : names_[i]) == text) return table[h];
+  }
+  return -1;
+}
+
+int FieldIndex::find(std::string_view key) const {
+  if (const int exact = lookup(exact_, key, false); exact >= 0) return exact;
+  // For ASCII text, Go's case folding is ASCII lower case: two texts fold-match exactly when
+  // their lower-case forms are equal. Other keys (U+017F, U+212A, ...) take the full rule.
+  if (!ascii_names_ || key.size() > kMaxFoldedKey || !is_ascii(key)) {
+    return match_field(key, names_);
+  }
+  char buf[kMaxFoldedKey];
+  return lookup(folded_, ascii_lower(key, buf), true);
 }
 
 std::string_view kind_name(simdjson::dom::element v) {

@@ -82,16 +82,37 @@ void EventIngest::handle(http::Request&& req, http::Responder respond) {
     respond(text(503, ""));
     return;
   }
-  // Batches are decoded right here, so the items may point into the request body.
+  // Batches are decoded right here, on the I/O thread that read them.
   if (event::is_ndjson(req.content_type)) {
-    handle_batch(event::split_ndjson(req.body), true, std::move(respond));
+    const auto lines = event::split_ndjson(req.body);
+    handle_batch(
+        lines.size(),
+        [&](std::size_t i, event::Event& out, std::string* error) {
+          return event::decode(lines[i].text, out, error);
+        },
+        [&](std::size_t i) { return lines[i].position; }, true, std::move(respond));
+    return;
+  }
+  thread_local event::ParsedArray parsed;
+  if (parsed.parse(req.body)) {
+    handle_batch(
+        parsed.size(),
+        [&](std::size_t i, event::Event& out, std::string* error) {
+          return parsed.decode(i, out, error);
+        },
+        [](std::size_t i) { return i; }, false, std::move(respond));
+    return;
+  }
+  if (auto items = event::split_event_array(req.body)) {
+    handle_batch(
+        items->size(),
+        [&](std::size_t i, event::Event& out, std::string* error) {
+          return event::decode((*items)[i].text, out, error);
+        },
+        [&](std::size_t i) { return (*items)[i].position; }, false, std::move(respond));
     return;
   }
   auto body = std::make_shared<std::string>(std::move(req.body));
-  if (auto items = event::split_event_array(*body)) {
-    handle_batch(std::move(*items), false, std::move(respond));
-    return;
-  }
   after_limiter(
       1, [this, body, respond] { admit(body, respond); }, respond);
 }
@@ -122,69 +143,75 @@ void EventIngest::after_limiter(int64_t tokens, std::function<void()> admit,
 void EventIngest::admit(std::shared_ptr<std::string> body, http::Responder respond) {
   const uint64_t conn_id = conn_counter_.fetch_add(1) + 1;
   window_requests_.fetch_add(1, std::memory_order_relaxed);
-  auto e = std::make_shared<event::Event>();
-  if (!event::decode(*body, *e)) {
+  auto batch = pool_.acquire(1);
+  event::Event& e = batch->events.front();
+  if (!event::decode(*body, e)) {
     respond(text(500, "Cannot parse the submitted event\n"));
     return;
   }
-  if (!event::is_valid(*e)) {
+  if (!event::is_valid(e)) {
     respond(text(418, "Not a valid event\n"));
     return;
   }
-  e->rcvd_time = clock_.now_ns();
-  e->conn_id = conn_id;
+  e.rcvd_time = clock_.now_ns();
+  e.conn_id = conn_id;
   auto d = std::make_shared<Delivery>();
-  d->events.push_back(std::move(e));
+  d->events.emplace_back(std::move(batch), &e);
   d->accepted = text(200, "");
   d->deadline_ns = clock_.now_ns() + kHandOverTimeoutNs;
   d->respond = std::move(respond);
   try_hand_over(std::move(d));
 }
 
-void EventIngest::handle_batch(std::vector<event::BatchItem> items, bool ndjson,
+void EventIngest::handle_batch(std::size_t count, const DecodeElement& decode,
+                               const std::function<std::size_t(std::size_t)>& position, bool ndjson,
                                http::Responder respond) {
+  // The valid events are decoded into the first slots of one pooled batch (a rejected one's
+  // slot is reused by the next element), and handed over as pointers into it.
+  auto batch = pool_.acquire(count);
   auto events = std::make_shared<std::vector<std::shared_ptr<event::Event>>>();
-  events->reserve(items.size());
+  events->reserve(count);
   const char* position_key = ndjson ? "{\"line\":" : "{\"index\":";
   std::string rejected;
   std::string error;
-  for (const event::BatchItem& item : items) {
-    auto e = std::make_shared<event::Event>();
+  for (std::size_t i = 0; i < count; ++i) {
+    event::Event& e = batch->events[events->size()];
     const char* why = nullptr;
     error.clear();
-    if (!event::decode(item.text, *e, &error)) {
+    if (!decode(i, e, &error)) {
       why = "Cannot parse the submitted event: ";
-    } else if (!event::is_valid(*e)) {
+    } else if (!event::is_valid(e)) {
       why = "Not a valid event";
       error.clear();
     }
     if (why == nullptr) {
-      events->push_back(std::move(e));
+      events->emplace_back(batch, &e);
       continue;
     }
     if (!rejected.empty()) rejected += ',';
     rejected += position_key;
-    json::append_uint(rejected, item.position);
+    json::append_uint(rejected, position(i));
     rejected += ",\"error\":";
     json::append_string(rejected, std::string(why) + error);
     rejected += '}';
   }
+  batch.reset();
 
   http::Response summary = text(200, "");
   summary.content_type = "application/json";
   summary.body = "{\"received\":";
-  json::append_uint(summary.body, items.size());
+  json::append_uint(summary.body, count);
   summary.body += ",\"accepted\":";
   json::append_uint(summary.body, events->size());
   summary.body += ",\"rejected\":[" + rejected + "]}";
   if (events->empty()) {
-    if (!items.empty()) summary.status = 400;
+    if (count > 0) summary.status = 400;
     respond(std::move(summary));
     return;
   }
-  const auto count = static_cast<int64_t>(events->size());
+  const auto accepted = static_cast<int64_t>(events->size());
   after_limiter(
-      count,
+      accepted,
       [this, events, summary = std::move(summary), respond] {
         const uint64_t first_id = conn_counter_.fetch_add(events->size()) + 1;
         window_requests_.fetch_add(events->size(), std::memory_order_relaxed);

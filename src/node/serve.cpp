@@ -23,6 +23,7 @@
 #include "dsiem/config/lookup_sources.h"
 #include "dsiem/correlate/pipeline.h"
 #include "dsiem/enrich/enricher.h"
+#include "dsiem/event/event_pool.h"
 #include "dsiem/http/config_routes.h"
 #include "dsiem/http/server.h"
 #include "dsiem/http/static_files.h"
@@ -396,6 +397,8 @@ int run_frontend(const cli::Settings& s, const std::filesystem::path& base,
 int run_backend(const cli::Settings& s, const std::filesystem::path& base,
                 const sigset_t& signals) {
   const Clock& clock = SystemClock::instance();
+  // Before the NATS connection, whose subscription decodes into it, so it outlives it.
+  event::EventPool pool;
   try {
     const auto files = pull_configs(s.frontend, s.node, base / "configs");
     log::info("Pulled " + std::to_string(files.size()) + " config files from " + s.frontend);
@@ -419,14 +422,15 @@ int run_backend(const cli::Settings& s, const std::filesystem::path& base,
   std::atomic<bool> subscribed{false};
   std::atomic<uint64_t> undecodable{0};
   nats->subscribe(bus::kEventsSubject, [&](std::string_view payload) {
-    auto decoded = std::make_shared<event::Event>();
+    auto batch = pool.acquire(1);
+    event::Event& decoded = batch->events.front();
     std::string error;
-    if (!event::decode(payload, *decoded, &error)) {
+    if (!event::decode(payload, decoded, &error)) {
       undecodable.fetch_add(1);
       log::warn("discarding undecodable event from NATS: " + error);
       return;
     }
-    const correlate::EventPtr e = std::move(decoded);
+    const correlate::EventPtr e(std::move(batch), &decoded);
     // Back-pressure: hold the subscription while the pipeline is full; the client buffers.
     while (!core.push({&e, 1})) {
       if (stopping.load()) return;

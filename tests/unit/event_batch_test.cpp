@@ -2,7 +2,10 @@
 #include "dsiem/event/batch.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -67,6 +70,97 @@ TEST(EventBatchTest, NdjsonKeepsNonBlankLinesWithTheirLineNumbers) {
   EXPECT_EQ(items[2].position, 5u);  // the last line needs no newline
   EXPECT_TRUE(split_ndjson("").empty());
   EXPECT_TRUE(split_ndjson("\n\r\n").empty());
+}
+
+// The bodies of the bad-input corpus (tests/badinput/events.jsonl): broken, mistyped, odd and
+// valid events.
+std::vector<std::string> corpus_bodies() {
+  const char* root = std::getenv("DSIEM_TEST_DATA");
+  std::ifstream in(std::string(root ? root : "tests") + "/badinput/events.jsonl");
+  std::vector<std::string> bodies;
+  simdjson::dom::parser parser;
+  for (std::string line; std::getline(in, line);) {
+    std::string_view body;
+    if (parser.parse(line).get_object()["body"].get(body) == simdjson::SUCCESS) {
+      bodies.emplace_back(body);
+    }
+  }
+  return bodies;
+}
+
+constexpr std::string_view kValid =
+    R"({"event_id":"v","timestamp":"2024-03-01T10:00:00Z","sensor":"s","plugin_id":1,)"
+    R"("plugin_sid":2,"src_ip":"10.0.0.1","dst_ip":"10.0.0.2"})";
+
+// A batch parsed as one document must decode each element exactly as the element's own text
+// decodes (the per-element path): same success, same error text, same event.
+TEST(ParsedArrayTest, ElementsDecodeAsTheirOwnTextDoes) {
+  const auto bodies = corpus_bodies();
+  ASSERT_GT(bodies.size(), 100u);
+  ParsedArray parsed;
+  int one_parse = 0, per_element = 0;
+  for (const std::string& body : bodies) {
+    const std::string array = "[" + body + "," + std::string(kValid) + "]";
+    SCOPED_TRACE(array);
+    if (!parsed.parse(array)) {
+      ++per_element;
+      continue;
+    }
+    ++one_parse;
+    const auto items = split_event_array(array);
+    ASSERT_TRUE(items.has_value());
+    ASSERT_EQ(items->size(), parsed.size());
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      Event from_array, alone;
+      std::string array_error, alone_error;
+      const bool array_ok = parsed.decode(i, from_array, &array_error);
+      EXPECT_EQ(array_ok, decode((*items)[i].text, alone, &alone_error));
+      EXPECT_EQ(array_error, alone_error);
+      if (array_ok) {
+        EXPECT_EQ(from_array, alone);
+      }
+    }
+  }
+  // Both paths are exercised by the corpus.
+  EXPECT_GT(one_parse, 30);
+  EXPECT_GT(per_element, 30);
+}
+
+TEST(ParsedArrayTest, OnlyNonEmptyArraysOfObjectsParse) {
+  ParsedArray parsed;
+  for (const std::string body : {"", "{\"a\":1}", "[]", "[1,2,3]", "[{\"a\":1},2]", "[null]",
+                                 "[{\"a\":1}", "[{\"a\":1},]", "[{\"a\":1}] x", "[{\"a\":}]"}) {
+    SCOPED_TRACE(body);
+    EXPECT_FALSE(parsed.parse(body));
+  }
+  ASSERT_TRUE(parsed.parse(" [ {\"event_id\":\"a\"} , {\"event_id\":\"b\"} ]\n"));
+  ASSERT_EQ(parsed.size(), 2u);
+  Event e;
+  ASSERT_TRUE(parsed.decode(1, e, nullptr));
+  EXPECT_EQ(e.event_id, "b");
+  // Reusable: a failed parse leaves nothing behind.
+  EXPECT_FALSE(parsed.parse("[1]"));
+  EXPECT_EQ(parsed.size(), 0u);
+}
+
+// decode() into an Event that held another event gives what decoding into a fresh one gives.
+TEST(EventDecodeTest, ReusedEventDecodesAsAFreshOne) {
+  const auto bodies = corpus_bodies();
+  Event reused;
+  ASSERT_TRUE(decode(R"({"event_id":"x","timestamp":"t","title":"long title of an earlier event",)"
+                     R"("custom_data3":"c3","conn_id":7,"rcvd_time":9,"plugin_id":5})",
+                     reused));
+  for (const std::string& body : bodies) {
+    SCOPED_TRACE(body);
+    Event fresh;
+    std::string fresh_error, reused_error;
+    const bool ok = decode(body, fresh, &fresh_error);
+    EXPECT_EQ(decode(body, reused, &reused_error), ok);
+    EXPECT_EQ(reused_error, fresh_error);
+    if (ok) {
+      EXPECT_EQ(reused, fresh);
+    }
+  }
 }
 
 }  // namespace

@@ -194,6 +194,66 @@ TEST(GoReaderMatchField, GoSpecialFolds) {
             -1);
 }
 
+// FieldIndex answers exactly as match_field does, for every kind of key: exact, folded in
+// either direction, Go's special folds, near misses, and names that fold to the same text.
+TEST(GoReaderFieldIndex, AgreesWithMatchField) {
+  constexpr std::array<std::string_view, 7> names = {"event_id", "src_ip",  "Title", "title",
+                                                     "sensor",   "kingdom", "a@b"};
+  const FieldIndex index(names);
+  const std::vector<std::string> keys = {"event_id",
+                                         "EVENT_ID",
+                                         "Event_Id",
+                                         "src_ip",
+                                         "SRC_IP",
+                                         "title",
+                                         "Title",
+                                         "TITLE",
+                                         "tItLe",
+                                         "sensor",
+                                         "SENSOR",
+                                         "kingdom",
+                                         "KINGDOM",
+                                         "a@b",
+                                         "A@B",
+                                         "a`b",
+                                         "src_iq",
+                                         "src_ip ",
+                                         "src",
+                                         "",
+                                         "unknown_key",
+                                         "@timestamp",
+                                         "\xc5\xbf"
+                                         "ensor",
+                                         "\xc5\xbf"
+                                         "en\xc5\xbf"
+                                         "or",
+                                         "\xe2\x84\xaa"
+                                         "ingdom",
+                                         "\xe2\x84\xaa"
+                                         "ensor",
+                                         "\xc3\xa9"
+                                         "ensor",
+                                         std::string(100, 'a'),
+                                         "src\x7fip"};
+  for (const std::string& key : keys) {
+    EXPECT_EQ(index.find(key), match_field(key, names)) << key;
+  }
+  EXPECT_EQ(index.find("TITLE"), 2);
+  EXPECT_EQ(index.find("title"), 3);
+  // A learned key order only speeds up the answer, whatever order the keys come in.
+  for (int round = 0; round < 3; ++round) {
+    int previous = -1;
+    for (const std::string& key : keys) {
+      const int expected = match_field(key, names);
+      EXPECT_EQ(index.find_next(key, previous), expected) << key;
+      if (expected >= 0) previous = expected;
+    }
+    for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+      EXPECT_EQ(index.find_next(*it, round % 2 ? 2 : -1), match_field(*it, names)) << *it;
+    }
+  }
+}
+
 TEST_F(ValueTest, ReadString) {
   std::string s = "keep";
   read_string(value("null"), s, "T.s");

@@ -402,6 +402,24 @@ TEST_F(EventIngestTest, ArrayBatchTakesValidEventsInOrderAndReportsRejects) {
   EXPECT_EQ(ingest_->take_request_count(), 2u) << "the events/second window counts events";
 }
 
+// A syntax error inside one element makes the body invalid JSON as a whole: the elements are
+// then framed and decoded one by one, and only the broken one is refused.
+TEST_F(EventIngestTest, ArrayBatchWithABrokenElementStillTakesItsNeighbours) {
+  make();
+  const std::string body = "[" + valid_body("c1") + R"(,{"event_id":"x",},)" + valid_body("c2") +
+                           "," + valid_body("c3") + "]";
+  auto r = post(body, "application/json");
+  expect_answer(*r, 200,
+                R"({"received":4,"accepted":3,"rejected":[{"index":1,"error":"Cannot parse the )"
+                R"(submitted event: invalid character '}' looking for beginning of object key )"
+                R"(string"}]})");
+  const auto got = accepted();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].event_id, "c1");
+  EXPECT_EQ(got[2].event_id, "c3");
+  EXPECT_EQ(got[2].conn_id, 3u);
+}
+
 TEST_F(EventIngestTest, NdjsonBatchReportsRejectsByLine) {
   make();
   const std::string body = valid_body("n1") + "\r\n\n{broken\n" + valid_body("n2") + "\n";

@@ -73,8 +73,9 @@ class Engine {
 
   // What processing an event needs from the event alone, computed ahead of time in a batch.
   struct Prepared {
-    std::vector<uint32_t> positions;  // of the directives the index finds for it
-    uint64_t event_hash = 0;          // EventIdGuard::hash
+    std::span<const uint32_t> positions;  // of the directives the index finds for it
+    std::vector<uint32_t> merged;         // DirectiveIndex::lookup's scratch space
+    uint64_t event_hash = 0;              // EventIdGuard::hash
     MatchInput in;
   };
   // Fills `p` for `e`; false when no directive can use the event.

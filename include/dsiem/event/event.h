@@ -5,6 +5,10 @@
 #include <string>
 #include <string_view>
 
+namespace simdjson::dom {
+class element;
+}
+
 namespace dsiem::event {
 
 // One normalized event (events.md §2). Field order follows the wire encoding.
@@ -44,8 +48,11 @@ struct Event {
 };
 
 // Decodes one event body under Go encoding/json rules (go_reader.h). On failure returns false
-// and, if `error` is given, stores Go's error text. `out` is reset first.
+// and, if `error` is given, stores Go's error text. `out` is reset first; its strings keep their
+// buffers, so decoding into a reused Event does not allocate.
 bool decode(std::string_view body, Event& out, std::string* error = nullptr);
+// The same for a value of an already parsed document (an element of a batch array).
+bool decode(simdjson::dom::element value, Event& out, std::string* error = nullptr);
 
 // events.md §3: the required strings are non-empty, and an event without both plugin fields
 // carries product and category.

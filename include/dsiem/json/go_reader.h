@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
@@ -27,6 +28,9 @@ class DecodeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Go's encoding/json nesting limit (maxNestingDepth).
+inline constexpr size_t kGoMaxDepth = 10000;
+
 // Parses one whole JSON document held in `text`. The returned element lives as long as `parser`
 // is not reused. Throws DecodeError (empty input, syntax error, trailing garbage).
 simdjson::dom::element parse(simdjson::dom::parser& parser, std::string_view text);
@@ -35,12 +39,46 @@ simdjson::dom::element parse(simdjson::dom::parser& parser, std::string_view tex
 // match wins, otherwise the first case-insensitive match), or -1.
 int match_field(std::string_view key, std::span<const std::string_view> names);
 
+// match_field for one fixed list of names, by hashing instead of scanning: for the decoders that
+// run for every event. The names must outlive the index.
+class FieldIndex {
+ public:
+  explicit FieldIndex(std::span<const std::string_view> names);
+  // The same answer as match_field(key, names).
+  int find(std::string_view key) const;
+  // The same, for the key that follows the one matched as `previous` (-1: the first key, or no
+  // key matched yet). Documents of one source list their keys in one order: the name that
+  // followed `previous` last time is tried first, with a single comparison.
+  int find_next(std::string_view key, int previous) const;
+  std::span<const std::string_view> names() const { return names_; }
+
+ private:
+  // Slot of `text` in a table: -1 when absent.
+  int lookup(const std::vector<int16_t>& table, std::string_view text, bool folded) const;
+
+  std::span<const std::string_view> names_;
+  // Open-addressing tables of name indexes (-1: empty), by exact name and by ASCII-lowercased
+  // name (the first name of each lowercased form).
+  std::vector<int16_t> exact_;
+  std::vector<int16_t> folded_;
+  std::vector<std::string> lowered_;
+  bool ascii_names_ = true;
+  // successor_[i + 1]: the name matched after name i (after none, for i = -1) when last seen,
+  // or -1. Shared by every thread: only a guess, checked before use, and written only when
+  // it was wrong. Empty when names repeat (a guess could then pick the wrong duplicate).
+  mutable std::vector<std::atomic<int16_t>> successor_;
+};
+
 // Calls fn(field_index, value) for every key of `object` that selects one of `names`, in
 // document order (so the last duplicate wins when fn assigns). `object` being JSON null does
 // nothing. Anything other than an object or null throws DecodeError naming `go_type`
 // ("json: cannot unmarshal array into Go value of type <go_type>").
 template <typename Fn>
 void for_each_field(simdjson::dom::element object, std::span<const std::string_view> names,
+                    std::string_view go_type, Fn&& fn);
+// The same with the names' FieldIndex.
+template <typename Fn>
+void for_each_field(simdjson::dom::element object, const FieldIndex& names,
                     std::string_view go_type, Fn&& fn);
 
 // Typed readers. `field` names the destination in error messages, as Go does: "Type.field".
@@ -105,6 +143,21 @@ void for_each_field(simdjson::dom::element object, std::span<const std::string_v
   for (auto field : obj) {
     const int idx = match_field(field.key, names);
     if (idx >= 0) fn(idx, field.value);
+  }
+}
+
+template <typename Fn>
+void for_each_field(simdjson::dom::element object, const FieldIndex& names,
+                    std::string_view go_type, Fn&& fn) {
+  if (object.is_null()) return;
+  simdjson::dom::object obj;
+  if (object.get(obj) != simdjson::SUCCESS) throw_not_object(object, go_type);
+  int previous = -1;
+  for (auto field : obj) {
+    const int idx = names.find_next(field.key, previous);
+    if (idx < 0) continue;
+    previous = idx;
+    fn(idx, field.value);
   }
 }
 

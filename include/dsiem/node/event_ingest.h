@@ -16,6 +16,7 @@
 #include "dsiem/common/clock.h"
 #include "dsiem/event/batch.h"
 #include "dsiem/event/event.h"
+#include "dsiem/event/event_pool.h"
 #include "dsiem/http/router.h"
 #include "dsiem/node/eps_limiter.h"
 
@@ -65,7 +66,13 @@ class EventIngest {
   struct Delivery;
 
   void handle(http::Request&& req, http::Responder respond);
-  void handle_batch(std::vector<event::BatchItem> items, bool ndjson, http::Responder respond);
+  // Decodes element i of a batch body into `out`; false (with Go's message) when it fails.
+  using DecodeElement = std::function<bool(std::size_t i, event::Event& out, std::string* error)>;
+  // Decodes, validates and hands over the `count` elements of a batch body; `position` gives
+  // the array index or NDJSON line number of element i for the answer.
+  void handle_batch(std::size_t count, const DecodeElement& decode,
+                    const std::function<std::size_t(std::size_t)>& position, bool ndjson,
+                    http::Responder respond);
   // Waits for the limiter's tokens (or refuses with 429), then runs `admit`.
   void after_limiter(int64_t tokens, std::function<void()> admit, const http::Responder& respond);
   void admit(std::shared_ptr<std::string> body, http::Responder respond);
@@ -77,6 +84,7 @@ class EventIngest {
   EpsLimiter& limiter_;
   HandOverFn hand_over_;
   std::function<bool()> ready_;
+  event::EventPool pool_;
   std::atomic<uint64_t> conn_counter_{0};
   std::atomic<uint64_t> window_requests_{0};
   std::atomic<bool> stopped_{false};
