@@ -43,13 +43,14 @@ int64_t wrap_mul(int64_t a, int64_t b) {
 
 // Adds an event address to a backlog's src_ips / dst_ips: distinct, in first-seen order, and
 // 0.0.0.0 only while it is the only entry (correlation.md §6.1 step 4).
-void add_address(UniqueStrings& list, const std::string& ip) {
-  if (ip == "0.0.0.0") {
-    if (list.empty()) list.insert(ip);
+void add_address(UniqueStrings& list, std::string_view ip, uint64_t hash) {
+  constexpr std::string_view kZero = "0.0.0.0";
+  if (ip == kZero) {
+    if (list.empty()) list.insert(ip, hash);
     return;
   }
-  if (list.size() == 1 && list.items().front() == "0.0.0.0") list.clear();
-  list.insert(ip);
+  if (list.size() == 1 && list.items().front() == kZero) list.clear();
+  list.insert(ip, hash);
 }
 
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
@@ -189,32 +190,60 @@ bool Engine::prepare(const event::Event& e, Prepared& p) const {
   p.positions = index_.lookup(e, p.merged);
   if (p.positions.empty()) return false;
   p.event_hash = EventIdGuard::hash(e.event_id);
+  p.src_ip_hash = UniqueStrings::hash(e.src_ip);
+  p.dst_ip_hash = UniqueStrings::hash(e.dst_ip);
   p.in = prepare_input(e, *assets_);
   return true;
 }
 
-void Engine::prefetch(const Prepared& p, bool backlogs) const {
-  for (const uint32_t pos : p.positions) {
-    const DirectiveState& d = *directives_[pos];
-    if (!backlogs) {
-      __builtin_prefetch(&d);
-      guard_.prefetch(EventIdGuard::key(p.event_hash, pos));
-    }
-    const auto visit = [&](const std::optional<IpAddress>& term, Side side) {
-      if (!term) return;
-      const HostKey key{*term, side, pos};
-      if (!backlogs) {
-        filed_.prefetch(key.hash());
-        return;
+void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
+  switch (level) {
+    case PrefetchLevel::kDirectives:
+      for (const uint32_t pos : p.positions) {
+        __builtin_prefetch(directives_[pos].get());
+        guard_.prefetch(EventIdGuard::key(p.event_hash, pos));
       }
-      const HostSlot* slot = filed_.find(key, key.hash());
-      if (!slot) return;
-      // The fields an appended event touches lie in the backlog's first cache lines.
-      const char* b = reinterpret_cast<const char*>(slot->head);
-      for (std::size_t offset = 0; offset < 256; offset += 64) __builtin_prefetch(b + offset);
-    };
-    visit(p.in.src_term, Side::kSrc);
-    visit(p.in.dst_term, Side::kDst);
+      return;
+    case PrefetchLevel::kHostSlots:
+      // The directives are loaded: only the sides they file backlogs under are looked up.
+      p.probe_count = 0;
+      for (const uint32_t pos : p.positions) {
+        const DirectiveState& d = *directives_[pos];
+        for (const Side side : {Side::kSrc, Side::kDst}) {
+          const auto& term = side == Side::kSrc ? p.in.src_term : p.in.dst_term;
+          if (!term || d.filed_by_host[static_cast<std::size_t>(side)] == 0) continue;
+          if (p.probe_count == p.probes.size()) return;
+          Prepared::Probe& probe = p.probes[p.probe_count++];
+          probe.key = {*term, side, pos};
+          probe.hash = probe.key.hash();
+          probe.head = nullptr;
+          filed_.prefetch(probe.hash);
+        }
+      }
+      return;
+    case PrefetchLevel::kBacklogs:
+      for (std::size_t k = 0; k < p.probe_count; ++k) {
+        Prepared::Probe& probe = p.probes[k];
+        const HostSlot* slot = filed_.find(probe.key, probe.hash);
+        if (!slot) continue;
+        probe.head = slot->head;
+        // The fields an appended event touches lie in the backlog's first cache lines.
+        const char* raw = reinterpret_cast<const char*>(probe.head);
+        for (std::size_t offset = 0; offset < 256; offset += 64) __builtin_prefetch(raw + offset);
+      }
+      return;
+    case PrefetchLevel::kBacklogData:
+      // The backlogs are loaded. Events processed since may have deleted or re-filed one,
+      // which only makes its prefetch useless: backlogs are freed by tick(), between batches.
+      for (std::size_t k = 0; k < p.probe_count; ++k) {
+        const Backlog* b = p.probes[k].head;
+        if (!b) continue;
+        if (!b->event_keys.empty()) __builtin_prefetch(&b->event_keys.back() + 1, 1);
+        b->src_ips.prefetch(p.src_ip_hash);
+        b->dst_ips.prefetch(p.dst_ip_hash);
+        if (!b->custom_data.empty()) __builtin_prefetch(b->custom_data.data());
+      }
+      return;
   }
 }
 
@@ -236,14 +265,18 @@ void Engine::process(std::span<const event::Event* const> events) {
   const auto prepare_ahead = [&](std::size_t i) {
     Prepared& p = ahead_[i % kRing];
     ready[i % kRing] = prepare(*events[i], p);
-    if (ready[i % kRing]) prefetch(p, false);
+    if (ready[i % kRing]) prefetch(p, PrefetchLevel::kDirectives);
+  };
+  // Each level needs what the one before loaded, a couple of events earlier.
+  const auto prefetch_at = [&](std::size_t j, PrefetchLevel level) {
+    if (j < n && ready[j % kRing]) prefetch(ahead_[j % kRing], level);
   };
   for (std::size_t i = 0; i < std::min(n, kPrefetchDistance); ++i) prepare_ahead(i);
   for (std::size_t i = 0; i < n; ++i) {
     if (i + kPrefetchDistance < n) prepare_ahead(i + kPrefetchDistance);
-    if (const std::size_t j = i + kPrefetchDistance / 2; j < n && ready[j % kRing]) {
-      prefetch(ahead_[j % kRing], true);
-    }
+    prefetch_at(i + 6, PrefetchLevel::kHostSlots);
+    prefetch_at(i + 4, PrefetchLevel::kBacklogs);
+    prefetch_at(i + 2, PrefetchLevel::kBacklogData);
     if (i % kClockReadEvery == 0) now_s_ = clock_.now_seconds();
     if (ready[i % kRing]) process_prepared(ahead_[i % kRing]);
   }
@@ -258,7 +291,7 @@ void Engine::flush_links() {
 }
 
 void Engine::process_prepared(const Prepared& p) {
-  event_hash_ = p.event_hash;
+  current_ = &p;
   for (const uint32_t pos : p.positions) process_directive(*directives_[pos], p);
 }
 
@@ -369,18 +402,19 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
 }
 
 void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
-  const uint64_t key = EventIdGuard::key(event_hash_, b.owner->position);
+  const uint64_t key = EventIdGuard::key(current_->event_hash, b.owner->position);
   b.event_keys.push_back(key);
   guard_.add(key, b.seq);
   ++b.stages[stage].count;
-  add_address(b.src_ips, e.src_ip);
-  add_address(b.dst_ips, e.dst_ip);
+  add_address(b.src_ips, e.src_ip, current_->src_ip_hash);
+  add_address(b.dst_ips, e.dst_ip, current_->dst_ip_hash);
   for (int k = 1; k <= 3; ++k) {
     const std::string& label = e.custom_label(k);
     const std::string& content = e.custom_data(k);
     if (label.empty() || content.empty()) continue;
+    // Content first: the labels of a backlog's pairs are mostly the same.
     const auto same = [&](const auto& pair) {
-      return pair.first == label && pair.second == content;
+      return pair.second == content && pair.first == label;
     };
     if (std::none_of(b.custom_data.begin(), b.custom_data.end(), same)) {
       b.custom_data.emplace_back(label, content);

@@ -25,14 +25,29 @@ bool UniqueStrings::probe(std::string_view s, uint64_t hash) const {
   return false;
 }
 
+uint64_t UniqueStrings::hash(std::string_view s) {
+  return hash_bytes(s);
+}
+
+void UniqueStrings::prefetch(uint64_t hash) const {
+  if (index_.empty()) {
+    if (!items_.empty()) __builtin_prefetch(items_.data());
+    return;
+  }
+  __builtin_prefetch(&index_[hash & (index_.size() - 1)]);
+}
+
 bool UniqueStrings::insert(std::string_view s) {
+  return insert(s, index_.empty() ? 0 : hash_bytes(s));
+}
+
+bool UniqueStrings::insert(std::string_view s, uint64_t hash) {
   if (index_.empty()) {
     if (scan(s)) return false;
     items_.emplace_back(s);
     if (items_.size() >= kIndexFrom) rebuild_index(64);
     return true;
   }
-  const uint64_t hash = hash_bytes(s);
   if (probe(s, hash)) return false;
   items_.emplace_back(s);
   if (items_.size() * 10 > index_.size() * 7) {

@@ -163,6 +163,10 @@ void append_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+bool is_plain(std::string_view s) {
+  return skip_safe(s, 0) == s.size();
+}
+
 void append_int(std::string& out, int64_t v) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof buf, v);

@@ -261,6 +261,9 @@ TEST(LinkJson, ExactLine) {
   out = "x";
   append_link_json(out, "id", 10, "<&>");
   EXPECT_EQ(out, R"(x{"alarm_id":"id","stage":10,"event_id":"\u003c\u0026\u003e"})");
+  append_link_json(out, "", 123, "");
+  EXPECT_EQ(out, R"(x{"alarm_id":"id","stage":10,"event_id":"\u003c\u0026\u003e"})"
+                 R"({"alarm_id":"","stage":123,"event_id":""})");
 }
 
 TEST(RiskClass, DefaultBoundaries) {

@@ -71,36 +71,6 @@ class Engine {
   struct Backlog;
   struct DirectiveState;
 
-  // What processing an event needs from the event alone, computed ahead of time in a batch.
-  struct Prepared {
-    std::span<const uint32_t> positions;  // of the directives the index finds for it
-    std::vector<uint32_t> merged;         // DirectiveIndex::lookup's scratch space
-    uint64_t event_hash = 0;              // EventIdGuard::hash
-    MatchInput in;
-  };
-  // Fills `p` for `e`; false when no directive can use the event.
-  bool prepare(const event::Event& e, Prepared& p) const;
-  // Starts loading what processing `p` will touch first: its directives, their duplicate-guard
-  // slots and host-table slots; with `backlogs`, also the backlogs filed there (their slots
-  // must have been prefetched earlier to make that cheap).
-  void prefetch(const Prepared& p, bool backlogs) const;
-  void process_prepared(const Prepared& p);
-  // Hands the link lines written so far to the sink.
-  void flush_links();
-  void process_directive(DirectiveState& d, const Prepared& p);
-  bool offer(Backlog& b, const MatchInput& in);
-  void create_backlog(DirectiveState& d, const MatchInput& in);
-  void append(Backlog& b, std::size_t stage, const event::Event& e);
-  void process_matched(Backlog& b, std::size_t stage, const event::Event& e, int64_t ts);
-  void update_risk(Backlog& b, std::size_t stage);
-  void upsert_alarm(Backlog& b, bool lookups);
-  void remove_backlog(Backlog& b);
-  void release_guard(const Backlog& b);
-  // The ID of the backlog named in the duplicate-guard log line (slow path, duplicates only).
-  std::string holder_id(const DirectiveState& d, uint64_t key, uint32_t last_holder) const;
-  // Adds / removes a live backlog to / from the lookup list for its current stage.
-  void file_backlog(DirectiveState& d, Backlog& b);
-  void unfile_backlog(Backlog& b);
   // Live backlogs whose current stage's from (or else to) is one host are filed under
   // (directive, side, host), in creation order; every other one in its directive's
   // `unkeyed` list. An event is offered only to the backlogs filed under its own addresses
@@ -124,6 +94,51 @@ class Engine {
     static uint64_t hash(const HostSlot& s) { return s.key.hash(); }
     static void claim(HostSlot& s, const HostKey& k) { s.key = k; }
   };
+  // What processing an event needs from the event alone, computed ahead of time in a batch.
+  struct Prepared {
+    std::span<const uint32_t> positions;  // of the directives the index finds for it
+    std::vector<uint32_t> merged;         // DirectiveIndex::lookup's scratch space
+    uint64_t event_hash = 0;              // EventIdGuard::hash
+    uint64_t src_ip_hash = 0;             // UniqueStrings::hash of the addresses
+    uint64_t dst_ip_hash = 0;
+    MatchInput in;
+    // Host-table look-ups made while prefetching (the first few only).
+    struct Probe {
+      HostKey key;
+      uint64_t hash = 0;
+      const Backlog* head = nullptr;
+    };
+    std::array<Probe, 4> probes;
+    std::size_t probe_count = 0;
+  };
+  // Fills `p` for `e`; false when no directive can use the event.
+  bool prepare(const event::Event& e, Prepared& p) const;
+  // Starts loading what processing `p` will touch, one level of indirection at a time: each
+  // level is cheap only once the one before has been loaded.
+  enum class PrefetchLevel {
+    kDirectives,   // its directives and their duplicate-guard slots
+    kHostSlots,    // the host-table slots its addresses lead to in those directives
+    kBacklogs,     // the backlogs filed in those slots
+    kBacklogData,  // what those backlogs point to: event keys, address lists, custom data
+  };
+  void prefetch(Prepared& p, PrefetchLevel level) const;
+  void process_prepared(const Prepared& p);
+  // Hands the link lines written so far to the sink.
+  void flush_links();
+  void process_directive(DirectiveState& d, const Prepared& p);
+  bool offer(Backlog& b, const MatchInput& in);
+  void create_backlog(DirectiveState& d, const MatchInput& in);
+  void append(Backlog& b, std::size_t stage, const event::Event& e);
+  void process_matched(Backlog& b, std::size_t stage, const event::Event& e, int64_t ts);
+  void update_risk(Backlog& b, std::size_t stage);
+  void upsert_alarm(Backlog& b, bool lookups);
+  void remove_backlog(Backlog& b);
+  void release_guard(const Backlog& b);
+  // The ID of the backlog named in the duplicate-guard log line (slow path, duplicates only).
+  std::string holder_id(const DirectiveState& d, uint64_t key, uint32_t last_holder) const;
+  // Adds / removes a live backlog to / from the lookup list for its current stage.
+  void file_backlog(DirectiveState& d, Backlog& b);
+  void unfile_backlog(Backlog& b);
   // Appends the backlogs filed under `key` to `out`.
   void collect_filed(const HostKey& key, std::vector<Backlog*>& out) const;
   void sweep_graveyard(int64_t now_ns);
@@ -137,8 +152,8 @@ class Engine {
   DirectiveIndex index_;
   FlatTable<HostSlot, HostTraits> filed_;
   EventIdGuard guard_;
-  // EventIdGuard::hash of the event being processed.
-  uint64_t event_hash_ = 0;
+  // The event being processed.
+  const Prepared* current_ = nullptr;
   // Prepared events of a batch, a power-of-two ring ahead of the one being processed.
   std::vector<Prepared> ahead_;
   AlarmIdGenerator ids_;

@@ -16,8 +16,15 @@ class UniqueStrings {
  public:
   static constexpr std::size_t kIndexFrom = 16;
 
+  // The hash insert/contains use for `s`, for callers that compute it ahead of time.
+  static uint64_t hash(std::string_view s);
+
   // Appends `s` unless present; true when appended.
   bool insert(std::string_view s);
+  // The same with `hash` = hash(s).
+  bool insert(std::string_view s, uint64_t hash);
+  // Starts loading what insert/contains of the string with `hash` will read first.
+  void prefetch(uint64_t hash) const;
   bool contains(std::string_view s) const;
   void clear();
   const std::vector<std::string>& items() const { return items_; }

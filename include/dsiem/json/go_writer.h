@@ -13,6 +13,9 @@ namespace dsiem::json {
 // \u0026, U+2028 and U+2029 as \u2028 \u2029, and each invalid UTF-8 byte as \ufffd.
 void append_string(std::string& out, std::string_view s);
 
+// True when append_string writes `s` unchanged between its quotes (nothing to escape).
+bool is_plain(std::string_view s);
+
 // append_string into a new string.
 std::string quote(std::string_view s);
 
