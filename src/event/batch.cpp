@@ -71,11 +71,18 @@ std::size_t value_end(std::string_view s, std::size_t i) {
 }  // namespace
 
 bool is_ndjson(std::string_view content_type) {
-  std::string media;
+  // The media type without spaces, compared case-insensitively, without building a copy.
+  constexpr std::string_view kNdjson = "application/x-ndjson";
+  std::size_t matched = 0;
   for (char c : content_type.substr(0, content_type.find(';'))) {
-    if (!is_json_space(c)) media += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (is_json_space(c)) continue;
+    if (matched == kNdjson.size() ||
+        std::tolower(static_cast<unsigned char>(c)) != kNdjson[matched]) {
+      return false;
+    }
+    ++matched;
   }
-  return media == "application/x-ndjson";
+  return matched == kNdjson.size();
 }
 
 std::optional<std::vector<BatchItem>> split_event_array(std::string_view body) {
@@ -112,6 +119,9 @@ ParsedArray::~ParsedArray() = default;
 bool ParsedArray::parse(std::string_view body) {
   State& st = *state_;
   st.elements.clear();
+  // The parser keeps about ten bytes per byte of the largest body it has parsed, for as long as
+  // it lives (one per I/O thread): bigger bodies take the per-element path.
+  if (body.size() > kMaxBody) return false;
   // Cheap refusals first: what does not even start like an array of objects goes elsewhere.
   const std::size_t first = skip_space(body, 0);
   if (first >= body.size() || body[first] != '[') return false;

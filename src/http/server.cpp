@@ -6,7 +6,6 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -29,6 +28,11 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
+// Connections run on one io_context each: its concrete executor spares every asynchronous
+// operation the type-erased executor's copies.
+using Executor = net::io_context::executor_type;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
+using Stream = beast::basic_stream<tcp, Executor>;
 
 // How long a closing connection keeps reading (and discarding) after its last response, so the
 // peer gets that response instead of a reset caused by unread input.
@@ -53,19 +57,24 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// RFC 7231 IMF-fixdate, independent of the C locale.
-std::string http_date() {
+// RFC 7231 IMF-fixdate, independent of the C locale. Formatted once per second and thread.
+const std::string& http_date() {
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  std::time_t now = std::time(nullptr);
+  thread_local std::time_t formatted_at = -1;
+  thread_local std::string text;
+  const std::time_t now = std::time(nullptr);
+  if (now == formatted_at) return text;
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7],
                 tm.tm_mday, kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                 tm.tm_sec);
-  return buf;
+  text = buf;
+  formatted_at = now;
+  return text;
 }
 
 std::string lower_first(std::string s) {
@@ -90,7 +99,7 @@ struct Shared;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<const Router> router, const ServerOptions& opts,
+  Session(Socket&& socket, std::shared_ptr<const Router> router, const ServerOptions& opts,
           std::shared_ptr<Shared> shared)
       : stream_(std::move(socket)),
         router_(std::move(router)),
@@ -103,12 +112,12 @@ class Session : public std::enable_shared_from_this<Session> {
                   beast::bind_front_handler(&Session::read_header, shared_from_this()));
   }
 
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  Executor executor() { return stream_.get_executor(); }
 
-  // Writes the answer to the current request (runs on the strand).
+  // Writes the answer to the current request (runs on the connection's I/O thread).
   void write_response(Response r);
 
-  // Closes at once. Only from the strand, or once no I/O thread runs any more.
+  // Closes at once. Only from the connection's I/O thread, or once no I/O thread runs.
   void close();
 
  private:
@@ -123,7 +132,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close();
   void discard_input();
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::empty_body> continue_;
@@ -137,6 +146,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closed_ = false;
   std::size_t discarded_ = 0;
   std::array<char, 4096> discard_buf_{};
+  // The response being written (one at a time per connection).
+  std::string out_;
 };
 
 // State shared by the server, its sessions and the responders in flight.
@@ -272,43 +283,58 @@ void Session::send_error(int status, std::string body) {
 void Session::write_response(Response r) {
   if (closed_) return;
   // A final answer cannot be 1xx (the client would wait for another), and 204/304 carry no body
-  // (Beast refuses to serialize one).
-  unsigned status = r.status >= 200 && r.status <= 999 ? static_cast<unsigned>(r.status) : 500;
-  if (status == 204 || status == 304) r.body.clear();
-  auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-  res->version(version_);
-  res->result(status);
+  // and no Content-Length.
+  const unsigned status =
+      r.status >= 200 && r.status <= 999 ? static_cast<unsigned>(r.status) : 500;
+  const bool no_content = status == 204 || status == 304;
+  if (no_content) r.body.clear();
+  std::string_view reason = sv(bhttp::obsolete_reason(bhttp::int_to_status(status)));
   if (bhttp::int_to_status(status) == bhttp::status::unknown) {
-    res->reason(status == 418 ? "I'm a teapot" : "Unknown Status Code");
+    reason = status == 418 ? "I'm a teapot" : "Unknown Status Code";
   }
-  res->set(bhttp::field::server, "dsiem");
-  res->set(bhttp::field::date, http_date());
+  // The head is written here rather than by Beast's serializer, which costs more than the rest
+  // of a small request's handling: status line, Server, Date, Content-Type, extra headers,
+  // Connection, Content-Length (the order Beast would use).
+  std::string& out = out_;
+  out.clear();
+  out += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += reason;
+  out += "\r\nServer: dsiem\r\nDate: ";
+  out += http_date();
+  const auto field = [&out](std::string_view name, std::string_view value) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  };
   if (!r.content_type.empty()) {
-    res->set(bhttp::field::content_type, r.content_type);
+    field("Content-Type", r.content_type);
   } else if (!r.body.empty()) {
-    res->set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    field("Content-Type", "text/plain; charset=utf-8");
   }
-  for (auto& [name, value] : r.headers) {
+  for (const auto& [name, value] : r.headers) {
     // Values may come from the request (Location is built from Host): never split a response.
     constexpr std::string_view kBreaking("\r\n\0", 3);
     if (name.empty() || name.find_first_of(kBreaking) != std::string::npos ||
         value.find_first_of(kBreaking) != std::string::npos) {
       continue;
     }
-    res->insert(name, value);
+    field(name, value);
   }
-  res->keep_alive(keep_alive_);
-  if (head_) {
-    // A HEAD answer describes the body it leaves out.
-    res->content_length(r.body.size());
-  } else {
-    res->body() = std::move(r.body);
-    res->prepare_payload();
-  }
-  bool close_after = !res->keep_alive();
-  bhttp::async_write(stream_, *res,
-                     [self = shared_from_this(), res, close_after](
-                         beast::error_code ec, std::size_t) { self->on_write(ec, close_after); });
+  // HTTP/1.1 keeps the connection unless told otherwise, HTTP/1.0 closes it unless told.
+  if (version_ == 10 && keep_alive_) field("Connection", "keep-alive");
+  if (version_ != 10 && !keep_alive_) field("Connection", "close");
+  // A HEAD answer describes the body it leaves out.
+  if (head_ || !no_content) field("Content-Length", std::to_string(r.body.size()));
+  out += "\r\n\r\n";
+  if (!head_) out += r.body;
+  const bool close_after = !keep_alive_;
+  net::async_write(stream_, net::buffer(out),
+                   [self = shared_from_this(), close_after](beast::error_code ec, std::size_t) {
+                     self->on_write(ec, close_after);
+                   });
 }
 
 void Session::on_write(beast::error_code ec, bool close_after) {
@@ -345,23 +371,32 @@ void Session::close() {
 
 }  // namespace
 
+// One io_context per I/O thread, each run by its own thread: a connection stays on the thread
+// it was given when accepted, so its handlers need no strand, and its state never moves between
+// cores. One more context and thread only accept connections.
 struct Server::Impl {
   Impl(ServerOptions o, std::shared_ptr<const Router> r)
-      : opts(std::move(o)),
-        router(std::move(r)),
-        ioc(opts.threads > 0 ? opts.threads : 1),
-        work(net::make_work_guard(ioc)),
-        acceptor(ioc),
-        retry_timer(ioc),
-        shared(std::make_shared<Shared>()) {}
+      : opts(std::move(o)), router(std::move(r)), shared(std::make_shared<Shared>()) {
+    const int n = opts.threads > 0 ? opts.threads : 1;
+    // Context 0 only accepts: a handler that blocks its thread must not stop new connections.
+    for (int i = 0; i <= n; ++i) {
+      // Concurrency hint 1: one thread runs it (others may still post to it).
+      contexts.push_back(std::make_unique<net::io_context>(1));
+      work.push_back(net::make_work_guard(*contexts.back()));
+    }
+    acceptor.emplace(*contexts.front());
+    retry_timer.emplace(*contexts.front());
+  }
 
   void do_accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket sock) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    // Connections are spread over the I/O threads in turn.
+    net::io_context& home = *contexts[1 + next_context++ % (contexts.size() - 1)];
+    acceptor->async_accept(home, [this](beast::error_code ec, Socket sock) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
       if (ec) {
         // E.g. out of file descriptors: retry a little later instead of spinning.
-        retry_timer.expires_after(std::chrono::milliseconds(100));
-        retry_timer.async_wait([this](beast::error_code wec) {
+        retry_timer->expires_after(std::chrono::milliseconds(100));
+        retry_timer->async_wait([this](beast::error_code wec) {
           if (!wec) do_accept();
         });
         return;
@@ -381,12 +416,14 @@ struct Server::Impl {
 
   ServerOptions opts;
   std::shared_ptr<const Router> router;
-  net::io_context ioc;  // first, so it is destroyed last
-  net::executor_work_guard<net::io_context::executor_type> work;
-  tcp::acceptor acceptor;
-  net::steady_timer retry_timer;
+  // First, so that they are destroyed last.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> retry_timer;
   std::shared_ptr<Shared> shared;
   std::vector<std::thread> threads;
+  std::size_t next_context = 0;  // only the accept handler (one thread) touches it
   uint16_t port = 0;
   bool started = false;
   bool stopped = false;
@@ -412,27 +449,27 @@ void Server::start() {
     throw std::runtime_error("listen tcp " + where + ": " + op + ": " + lower_first(ec.message()));
   };
   tcp::endpoint ep(addr, d.opts.port);
-  d.acceptor.open(ep.protocol(), ec);
+  tcp::acceptor& acceptor = *d.acceptor;
+  acceptor.open(ep.protocol(), ec);
   if (ec) fail("socket");
-  d.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (ec) fail("setsockopt");
   if (addr.is_v6() && addr.to_v6().is_unspecified()) {
     // "::" serves IPv4 too, whatever the system default for IPV6_V6ONLY.
-    d.acceptor.set_option(net::ip::v6_only(false), ec);
+    acceptor.set_option(net::ip::v6_only(false), ec);
     if (ec) fail("setsockopt");
   }
-  d.acceptor.bind(ep, ec);
+  acceptor.bind(ep, ec);
   if (ec) fail("bind");
-  d.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) fail("listen");
-  d.port = d.acceptor.local_endpoint().port();
+  d.port = acceptor.local_endpoint().port();
   d.do_accept();
-  int n = d.opts.threads > 0 ? d.opts.threads : 1;
-  for (int i = 0; i < n; ++i) {
-    d.threads.emplace_back([&d] {
+  for (auto& context : d.contexts) {
+    d.threads.emplace_back([ioc = context.get()] {
       for (;;) {
         try {
-          d.ioc.run();
+          ioc->run();
           return;
         } catch (...) {
           // A handler let an exception escape: keep serving the other connections.
@@ -447,7 +484,7 @@ uint16_t Server::port() const {
 }
 
 boost::asio::io_context& Server::io_context() {
-  return impl_->ioc;
+  return *impl_->contexts[1];
 }
 
 void Server::stop() {
@@ -460,14 +497,14 @@ void Server::stop() {
     d.shared->stopped = true;
     sessions.swap(d.shared->sessions);
   }
-  d.work.reset();
-  d.ioc.stop();
+  d.work.clear();
+  for (auto& context : d.contexts) context->stop();
   for (auto& t : d.threads) t.join();
   d.threads.clear();
   // No I/O thread runs now, so the acceptor and the sessions can be closed from here.
   beast::error_code ignored;
-  d.acceptor.close(ignored);
-  d.retry_timer.cancel();
+  d.acceptor->close(ignored);
+  d.retry_timer->cancel();
   for (auto& [ptr, s] : sessions) s->close();
 }
 

@@ -141,6 +141,10 @@ TEST(ParsedArrayTest, OnlyNonEmptyArraysOfObjectsParse) {
   // Reusable: a failed parse leaves nothing behind.
   EXPECT_FALSE(parsed.parse("[1]"));
   EXPECT_EQ(parsed.size(), 0u);
+  // Bodies beyond the bound are left to the per-element path.
+  std::string big = "[{\"event_id\":\"" + std::string(ParsedArray::kMaxBody, 'x') + "\"}]";
+  EXPECT_FALSE(parsed.parse(big));
+  ASSERT_TRUE(split_event_array(big).has_value());
 }
 
 // decode() into an Event that held another event gives what decoding into a fresh one gives.

@@ -4,6 +4,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -74,6 +75,14 @@ class Client {
     error = run([&](auto done) { bhttp::async_read(stream_, buf_, parser, done); });
     if (error) return std::nullopt;
     return parser.release();
+  }
+
+  // Everything the server sends until it closes the connection, as raw bytes.
+  std::string read_to_end() {
+    std::string all;
+    auto dynamic = net::dynamic_buffer(all);
+    error = run([&](auto done) { net::async_read(stream_, dynamic, done); });
+    return std::string(static_cast<const char*>(buf_.data().data()), buf_.size()) + all;
   }
 
   // True when the server closed the connection (EOF or reset) with nothing more to read.
@@ -191,6 +200,51 @@ class ServerTest : public ::testing::Test {
   std::vector<std::thread> workers_;
   Responder kept_;
 };
+
+// The exact bytes of responses: status line and reason, header order, Connection and
+// Content-Length by version and status, the body (none for HEAD and 204).
+TEST_F(ServerTest, ResponsesAreWrittenByteForByte) {
+  const auto exchange = [this](const std::string& request) {
+    Client c(port_);
+    c.send(request);
+    std::string raw = c.read_to_end();
+    // The Date value is the only variable part.
+    const std::size_t at = raw.find("\r\nDate: ");
+    if (at != std::string::npos) {
+      const std::size_t end = raw.find("\r\n", at + 2);
+      EXPECT_TRUE(is_http_date(raw.substr(at + 8, end - at - 8))) << raw;
+      raw.replace(at + 8, end - at - 8, "D");
+    }
+    return raw;
+  };
+  EXPECT_EQ(exchange(get("/hello", "Connection: close\r\n")),
+            "HTTP/1.1 200 OK\r\nServer: dsiem\r\nDate: D\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n"
+            "Content-Length: 2\r\n\r\nhi");
+  EXPECT_EQ(exchange("GET /teapot HTTP/1.0\r\n\r\n"),
+            "HTTP/1.0 418 I'm a teapot\r\nServer: dsiem\r\nDate: D\r\n"
+            "Content-Type: text/x-tea\r\nX-Extra: 1\r\nContent-Length: 15\r\n\r\n"
+            "short and stout");
+  EXPECT_EQ(exchange("HEAD /hello HTTP/1.0\r\n\r\n"),
+            "HTTP/1.0 405 Method Not Allowed\r\nServer: dsiem\r\nDate: D\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\nAllow: GET, OPTIONS\r\n"
+            "Content-Length: 18\r\n\r\n");
+  EXPECT_EQ(exchange(get("/nocontent", "Connection: close\r\n")),
+            "HTTP/1.1 204 No Content\r\nServer: dsiem\r\nDate: D\r\nX-Good: ok\r\n"
+            "Connection: close\r\n\r\n");
+  EXPECT_EQ(exchange("GET /empty HTTP/1.0\r\n\r\n"),
+            "HTTP/1.0 200 OK\r\nServer: dsiem\r\nDate: D\r\nContent-Length: 0\r\n\r\n");
+}
+
+// HTTP/1.0 with keep-alive says so in its answer and keeps the connection.
+TEST_F(ServerTest, Http10KeepAliveIsAnnounced) {
+  Client c(port_);
+  c.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  auto r = c.read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(field(*r, bhttp::field::connection), "keep-alive");
+  EXPECT_EQ(field(*r, bhttp::field::content_length), "2");
+}
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   Client c(port_);

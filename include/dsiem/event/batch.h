@@ -37,6 +37,9 @@ std::optional<std::vector<BatchItem>> split_event_array(std::string_view body);
 // Reusable; element views last until the next parse().
 class ParsedArray {
  public:
+  // Larger bodies are not parsed here (parse() returns false).
+  static constexpr std::size_t kMaxBody = 2 * 1024 * 1024;
+
   ParsedArray();
   ~ParsedArray();
   ParsedArray(const ParsedArray&) = delete;

@@ -13,7 +13,7 @@
 //  * Keep-alive: HTTP/1.1 by default, "Connection: close" and HTTP/1.0 honoured.
 //  * Requests of one connection are handled one at a time, so pipelined requests are answered
 //    in order; a handler may answer later from any thread (the answer is posted back to the
-//    connection's strand).
+//    connection's I/O thread: each connection lives on one of them).
 //  * Every response carries "Server: dsiem" and a Date. Responses with an empty body carry no
 //    Content-Type; HEAD responses carry the headers of the body they omit.
 //  * Request line + headers over header_limit bytes → 431 "Too big request header", then close.
@@ -47,7 +47,7 @@ class Server {
   // The bound port (the chosen one when options.port is 0); 0 before start().
   uint16_t port() const;
 
-  // The I/O context that runs the connections, for handler timers (limiter waits, ...). Its
+  // An I/O context of the server (that of its first I/O thread), for handler timers. Its
   // handlers stop running at stop().
   boost::asio::io_context& io_context();
 
