@@ -57,17 +57,18 @@ void process_batch(Engine& engine, workload::LoadEvents& events) {
 
 // Events per Engine::process(span) call in the batched benchmarks: what a correlation shard
 // takes from its queue at a time under load.
-constexpr std::size_t kShardBatch = 256;
+constexpr int64_t kShardBatch = 256;
 
-// Feeds kEventsPerIteration load events to `engine` as a shard does: kShardBatch at a time.
+// Feeds kEventsPerIteration load events to `engine` as a shard does: `size` (a divisor of
+// kEventsPerIteration) at a time.
 class ShardBatches {
  public:
-  explicit ShardBatches(workload::LoadEvents& events)
-      : events_(events), batch_(kShardBatch, events.prototype()) {
+  explicit ShardBatches(workload::LoadEvents& events, std::size_t size = kShardBatch)
+      : events_(events), batch_(size, events.prototype()) {
     for (const Event& e : batch_) views_.push_back(&e);
   }
   void run(Engine& engine) {
-    for (std::size_t done = 0; done < kEventsPerIteration; done += kShardBatch) {
+    for (std::size_t done = 0; done < kEventsPerIteration; done += batch_.size()) {
       for (Event& e : batch_) events_.next_into(e);
       engine.process(views_);
     }
@@ -109,10 +110,13 @@ BENCHMARK(BM_UnmatchedEvent)->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 
 // The end-to-end load at `range(0)` directives, in steady state: set-up takes each of the
 // 16 x N backlogs to its last stage (as the first seconds of a load run do), so every timed
-// event is appended to a live backlog and writes one link line. Target: >= 2,000,000 events/s
-// on one core at 1,000 directives.
+// event is appended to a live backlog and writes one link line. `range(1)` events per call:
+// 1 is Engine::process(event); more is Engine::process(span), as a correlation shard calls it
+// with what it takes from its queue (it prepares events ahead and prefetches what they will
+// touch). Target: >= 2,000,000 events/s on one core at 1,000 directives.
 void BM_BenchWorkload(benchmark::State& state) {
   const int directive_count = static_cast<int>(state.range(0));
+  const auto per_call = static_cast<std::size_t>(state.range(1));
   auto clock = start_clock();
   workload::DiscardSink sink;
   Engine engine(workload::directives(directive_count), workload::assets(), clock, sink, {});
@@ -123,36 +127,24 @@ void BM_BenchWorkload(benchmark::State& state) {
                                [&](const Event& e) { engine.process(e); });
   workload::LoadEvents events({.plugin_count = directive_count}, kDraws, kSeed, clock.now_ns(),
                               numbering);
+  ShardBatches batches(events, per_call);
   const uint64_t bytes_before = sink.bytes();
-  for (auto _ : state) process_batch(engine, events);
+  for (auto _ : state) {
+    if (per_call == 1) {
+      process_batch(engine, events);
+    } else {
+      batches.run(engine);
+    }
+  }
   report_event_rate(state);
   state.counters["backlogs"] = static_cast<double>(engine.backlog_count());
   state.counters["sink_bytes_per_event"] =
       static_cast<double>(sink.bytes() - bytes_before) /
       static_cast<double>(state.iterations() * kEventsPerIteration);
 }
-BENCHMARK(BM_BenchWorkload)->Arg(1)->Arg(100)->Arg(1000)->Iterations(kStatefulIterations);
-
-// The same load handed over as a correlation shard gets it, kShardBatch events per
-// Engine::process(span) call, which prepares events ahead and prefetches what they will touch.
-void BM_BenchWorkloadBatched(benchmark::State& state) {
-  const int directive_count = static_cast<int>(state.range(0));
-  auto clock = start_clock();
-  workload::DiscardSink sink;
-  Engine engine(workload::directives(directive_count), workload::assets(), clock, sink, {});
-  workload::EventNumbering numbering;
-  workload::feed_every_backlog(workload::decoded_event(directive_count, kSeed, clock.now_ns()),
-                               directive_count, workload::kLoadSources,
-                               workload::kEventsToLastStage, numbering,
-                               [&](const Event& e) { engine.process(e); });
-  workload::LoadEvents events({.plugin_count = directive_count}, kDraws, kSeed, clock.now_ns(),
-                              numbering);
-  ShardBatches batches(events);
-  for (auto _ : state) batches.run(engine);
-  report_event_rate(state);
-  state.counters["backlogs"] = static_cast<double>(engine.backlog_count());
-}
-BENCHMARK(BM_BenchWorkloadBatched)->Arg(1)->Arg(100)->Arg(1000)->Iterations(kStatefulIterations);
+BENCHMARK(BM_BenchWorkload)
+    ->ArgsProduct({{1, 100, 1000}, {1, kShardBatch}})
+    ->Iterations(kStatefulIterations);
 
 // Directives of BM_LiveBacklogs / BM_BacklogMemory; backlogs = directives x sources.
 constexpr int kLiveDirectives = 10;

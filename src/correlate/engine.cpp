@@ -106,12 +106,13 @@ struct Engine::Backlog {
 
   // What an appended event touches comes first (Engine::prefetch loads the first lines).
   DirectiveState* owner = nullptr;
-  std::size_t current = 0;
+  uint32_t current = 0;  // stage index
   bool deleting = false;
   bool alarm_created = false;
   // Inline up to kInlineStages: one allocation and one cache miss fewer per backlog.
   boost::container::small_vector<Stage, kInlineStages> stages;
-  std::vector<uint64_t> event_keys;  // EventIdGuard keys of every appended event
+  // EventIdGuard keys of every appended event; most backlogs hold few.
+  boost::container::small_vector<uint64_t, 2> event_keys;
   UniqueStrings src_ips;
   UniqueStrings dst_ips;
   std::vector<std::pair<std::string, std::string>> custom_data;
@@ -130,11 +131,11 @@ struct Engine::Backlog {
   std::shared_ptr<enrich::AlarmFindings> findings;
   // Where the backlog is filed (see HostKey): under `host` (linked through prev / next) or
   // at `slot` of its directive's `unkeyed` list.
-  enum class Filing : uint8_t { kNone, kHost, kUnkeyed } filing = Filing::kNone;
   HostKey host;
+  enum class Filing : uint8_t { kNone, kHost, kUnkeyed } filing = Filing::kNone;
+  uint32_t slot = 0;
   Backlog* prev = nullptr;
   Backlog* next = nullptr;
-  std::size_t slot = 0;
 };
 
 struct Engine::DirectiveState {
@@ -394,7 +395,7 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
 
   log::info("Creating new backlog", {.directive = dir.id, .backlog = b.id, .conn_id = e.conn_id});
   if (d.live_backlogs++ == 0) ++active_directives_;
-  live_.emplace(b.seq, std::move(owned));
+  live_.insert(b.seq, b.seq).backlog = std::move(owned);
   file_backlog(d, b);
   ++live_backlogs_;
   timers_.push({clock_.now_ns() + kExpiryCheckInterval, b.seq});
@@ -560,10 +561,10 @@ void Engine::remove_backlog(Backlog& b) {
   b.deleting = true;
   log::info("backlog manager removing backlog in < 10s",
             {.directive = b.owner->directive.id, .backlog = b.id});
-  auto it = live_.find(b.seq);
-  if (it == live_.end()) return;
-  std::unique_ptr<Backlog> owned = std::move(it->second);
-  live_.erase(it);
+  LiveSlot* slot = live_.find(b.seq, b.seq);
+  if (!slot) return;
+  std::unique_ptr<Backlog> owned = std::move(slot->backlog);
+  live_.erase(*slot);
   unfile_backlog(b);
   if (--b.owner->live_backlogs == 0) --active_directives_;
   --live_backlogs_;
@@ -645,8 +646,8 @@ std::string Engine::holder_id(const DirectiveState& d, uint64_t key, uint32_t la
   };
   // The last backlog that took the event, else any that still holds it (the last one may
   // already have been released).
-  if (auto it = live_.find(last_holder); it != live_.end() && holds(*it->second)) {
-    return it->second->id;
+  if (const LiveSlot* slot = live_.find(last_holder, last_holder); slot && holds(*slot->backlog)) {
+    return slot->backlog->id;
   }
   const Backlog* found = nullptr;
   for (const Buried& g : graveyard_) {
@@ -655,10 +656,12 @@ std::string Engine::holder_id(const DirectiveState& d, uint64_t key, uint32_t la
     found = g.backlog.get();
   }
   if (found) return found->id;
-  for (const auto& [seq, b] : live_) {
-    if (b->owner == &d && holds(*b)) return b->id;
-  }
-  return {};
+  std::string id;
+  live_.for_each([&](const LiveSlot& slot) {
+    const Backlog& b = *slot.backlog;
+    if (id.empty() && b.owner == &d && holds(b)) id = b.id;
+  });
+  return id;
 }
 
 void Engine::release_guard(const Backlog& b) {
@@ -687,9 +690,9 @@ void Engine::tick() {
   while (!timers_.empty() && timers_.top().first <= now_ns) {
     const auto [due, seq] = timers_.top();
     timers_.pop();
-    auto it = live_.find(seq);
-    if (it == live_.end()) continue;
-    Backlog& b = *it->second;
+    LiveSlot* slot = live_.find(seq, seq);
+    if (!slot) continue;
+    Backlog& b = *slot->backlog;
     Backlog::Stage& s = b.stages[b.current];
     const config::Rule& rule = b.owner->directive.rules[b.current];
     if (wrap_add(s.start_time, rule.timeout) < horizon) {

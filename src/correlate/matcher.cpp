@@ -111,12 +111,26 @@ AddressCondition AddressCondition::compile(std::string_view value) {
   }
   if (items.size() == 1) {
     c.kind_ = Kind::kSingle;
-    c.single_ = items.front();
+    c.single_negated_ = items.front().negated;
+    c.single_parsed_ = items.front().network.has_value();
+    if (c.single_parsed_) c.single_network_ = *items.front().network;
   } else {
     c.kind_ = Kind::kList;
-    c.items_ = std::move(items);
+    c.items_ = std::make_unique<std::vector<Item>>(std::move(items));
   }
   return c;
+}
+
+AddressCondition::AddressCondition(const AddressCondition& other)
+    : kind_(other.kind_),
+      single_negated_(other.single_negated_),
+      single_parsed_(other.single_parsed_),
+      single_network_(other.single_network_),
+      items_(other.items_ ? std::make_unique<std::vector<Item>>(*other.items_) : nullptr) {}
+
+AddressCondition& AddressCondition::operator=(const AddressCondition& other) {
+  if (this != &other) *this = AddressCondition(other);
+  return *this;
 }
 
 bool AddressCondition::matches(bool home, const std::optional<IpAddress>& term) const {
@@ -128,14 +142,14 @@ bool AddressCondition::matches(bool home, const std::optional<IpAddress>& term) 
     case Kind::kNotHomeNet:
       return !home;
     case Kind::kSingle:
-      if (!term || !single_.network) return false;
-      return single_.network->contains(*term) != single_.negated;
+      if (!term || !single_parsed_) return false;
+      return single_network_.contains(*term) != single_negated_;
     case Kind::kList:
       break;
   }
   if (!term) return false;
   bool result = false;
-  for (const Item& item : items_) {
+  for (const Item& item : *items_) {
     if (!item.network) return false;
     const bool in = item.network->contains(*term);
     if (in) return !item.negated;
@@ -146,8 +160,8 @@ bool AddressCondition::matches(bool home, const std::optional<IpAddress>& term) 
 
 std::optional<IpAddress> AddressCondition::single_host() const {
   if (kind_ != Kind::kSingle) return std::nullopt;
-  if (single_.negated || !single_.network || !single_.network->is_host()) return std::nullopt;
-  return single_.network->network;
+  if (single_negated_ || !single_parsed_ || !single_network_.is_host()) return std::nullopt;
+  return single_network_.network;
 }
 
 StringListCondition StringListCondition::compile(std::string_view value) {

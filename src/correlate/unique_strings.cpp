@@ -4,8 +4,17 @@
 
 namespace dsiem::correlate {
 
+UniqueStrings::UniqueStrings(const UniqueStrings& other)
+    : items_(other.items_),
+      index_(other.index_ ? std::make_unique<std::vector<Slot>>(*other.index_) : nullptr) {}
+
+UniqueStrings& UniqueStrings::operator=(const UniqueStrings& other) {
+  if (this != &other) *this = UniqueStrings(other);
+  return *this;
+}
+
 bool UniqueStrings::contains(std::string_view s) const {
-  return index_.empty() ? scan(s) : probe(s, hash_bytes(s));
+  return index_ ? probe(s, hash_bytes(s)) : scan(s);
 }
 
 bool UniqueStrings::scan(std::string_view s) const {
@@ -17,10 +26,11 @@ bool UniqueStrings::scan(std::string_view s) const {
 
 // The slot comes from the low bits of the hash, the tag from the high ones.
 bool UniqueStrings::probe(std::string_view s, uint64_t hash) const {
+  const std::vector<Slot>& index = *index_;
   const auto tag = static_cast<uint32_t>(hash >> 32);
-  const std::size_t mask = index_.size() - 1;
-  for (std::size_t i = hash & mask; index_[i].position != 0; i = (i + 1) & mask) {
-    if (index_[i].tag == tag && items_[index_[i].position - 1] == s) return true;
+  const std::size_t mask = index.size() - 1;
+  for (std::size_t i = hash & mask; index[i].position != 0; i = (i + 1) & mask) {
+    if (index[i].tag == tag && items_[index[i].position - 1] == s) return true;
   }
   return false;
 }
@@ -30,19 +40,19 @@ uint64_t UniqueStrings::hash(std::string_view s) {
 }
 
 void UniqueStrings::prefetch(uint64_t hash) const {
-  if (index_.empty()) {
+  if (!index_) {
     if (!items_.empty()) __builtin_prefetch(items_.data());
     return;
   }
-  __builtin_prefetch(&index_[hash & (index_.size() - 1)]);
+  __builtin_prefetch(&(*index_)[hash & (index_->size() - 1)]);
 }
 
 bool UniqueStrings::insert(std::string_view s) {
-  return insert(s, index_.empty() ? 0 : hash_bytes(s));
+  return insert(s, index_ ? hash_bytes(s) : 0);
 }
 
 bool UniqueStrings::insert(std::string_view s, uint64_t hash) {
-  if (index_.empty()) {
+  if (!index_) {
     if (scan(s)) return false;
     items_.emplace_back(s);
     if (items_.size() >= kIndexFrom) rebuild_index(64);
@@ -50,8 +60,8 @@ bool UniqueStrings::insert(std::string_view s, uint64_t hash) {
   }
   if (probe(s, hash)) return false;
   items_.emplace_back(s);
-  if (items_.size() * 10 > index_.size() * 7) {
-    rebuild_index(index_.size() * 2);
+  if (items_.size() * 10 > index_->size() * 7) {
+    rebuild_index(index_->size() * 2);
   } else {
     index_item(items_.size() - 1, hash);
   }
@@ -60,18 +70,20 @@ bool UniqueStrings::insert(std::string_view s, uint64_t hash) {
 
 void UniqueStrings::clear() {
   items_.clear();
-  index_.clear();
+  index_.reset();
 }
 
 void UniqueStrings::index_item(std::size_t position, uint64_t hash) {
-  const std::size_t mask = index_.size() - 1;
+  std::vector<Slot>& index = *index_;
+  const std::size_t mask = index.size() - 1;
   std::size_t i = hash & mask;
-  while (index_[i].position != 0) i = (i + 1) & mask;
-  index_[i] = {static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(position + 1)};
+  while (index[i].position != 0) i = (i + 1) & mask;
+  index[i] = {static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(position + 1)};
 }
 
 void UniqueStrings::rebuild_index(std::size_t slots) {
-  index_.assign(slots, Slot{});
+  if (!index_) index_ = std::make_unique<std::vector<Slot>>();
+  index_->assign(slots, Slot{});
   for (std::size_t p = 0; p < items_.size(); ++p) index_item(p, hash_bytes(items_[p]));
 }
 

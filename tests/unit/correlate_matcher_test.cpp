@@ -186,6 +186,27 @@ TEST(AddressCondition, CompiledConditionMatchesDirectly) {
   EXPECT_TRUE(AddressCondition::compile("ANY").matches(false, std::nullopt));
 }
 
+// Copies of compiled conditions match as the original does (lists are held behind a pointer).
+TEST(AddressCondition, CopiesMatchAsTheOriginal) {
+  const auto ip = [](const char* text) { return dsiem::IpAddress::parse(text); };
+  for (const char* value : {"!10.0.0.1, 10.0.0.0/8", "10.0.0.5", "!10.0.0.5", "bogus", "ANY"}) {
+    SCOPED_TRACE(value);
+    const auto original = AddressCondition::compile(value);
+    AddressCondition copy = original;
+    AddressCondition assigned;
+    assigned = copy;
+    AddressCondition moved = std::move(copy);
+    for (const char* event_ip : {"10.0.0.1", "10.0.0.5", "192.168.1.1"}) {
+      const bool expected = original.matches(false, ip(event_ip));
+      EXPECT_EQ(assigned.matches(false, ip(event_ip)), expected) << event_ip;
+      EXPECT_EQ(moved.matches(false, ip(event_ip)), expected) << event_ip;
+    }
+    EXPECT_EQ(assigned.single_host(), original.single_host());
+  }
+  EXPECT_EQ(AddressCondition::compile("10.0.0.5").single_host(), ip("10.0.0.5"));
+  EXPECT_EQ(AddressCondition::compile("!10.0.0.5").single_host(), std::nullopt);
+}
+
 // directives.md §5.4 examples with term 1231.
 TEST(StringListMatch, Term1231Examples) {
   EXPECT_FALSE(list_matches("1000, 1001", "1231"));

@@ -42,5 +42,23 @@ TEST(UniqueStringsTest, IndexedListAgreesWithTheItems) {
   EXPECT_EQ(s.size(), 1u);
 }
 
+// Copies are independent, indexed or not; inserting with a precomputed hash is inserting.
+TEST(UniqueStringsTest, CopiesAreIndependentAndHashesArePrecomputable) {
+  for (const int size : {3, 40}) {
+    UniqueStrings original;
+    for (int i = 0; i < size; ++i) original.insert("a" + std::to_string(i));
+    UniqueStrings copy = original;
+    EXPECT_TRUE(copy.insert("new", UniqueStrings::hash("new")));
+    EXPECT_FALSE(copy.insert("a1", UniqueStrings::hash("a1")));
+    EXPECT_FALSE(original.contains("new"));
+    EXPECT_TRUE(copy.contains("a" + std::to_string(size - 1)));
+    original = copy;
+    EXPECT_TRUE(original.contains("new"));
+    EXPECT_EQ(original.size(), static_cast<std::size_t>(size + 1));
+    copy.clear();
+    EXPECT_TRUE(original.contains("a0"));
+  }
+}
+
 }  // namespace
 }  // namespace dsiem::correlate

@@ -74,6 +74,14 @@ class FlatTable {
 
   std::size_t size() const { return size_; }
 
+  // Calls fn(slot) for every slot in use, in no particular order.
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (const Slot& s : slots_) {
+      if (!Traits::empty(s)) fn(s);
+    }
+  }
+
  private:
   static constexpr std::size_t kInitialSlots = 64;
 

@@ -165,8 +165,19 @@ class Engine {
   // from its creation, as the reference's per-backlog ticker does.
   using Due = std::pair<int64_t, uint64_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> timers_;
-  // Live backlogs by sequence number: their owner.
-  std::unordered_map<uint64_t, std::unique_ptr<Backlog>> live_;
+  // Live backlogs by sequence number (from 1): their owner.
+  struct LiveSlot {
+    uint64_t seq = 0;  // 0: empty
+    std::unique_ptr<Backlog> backlog;
+  };
+  struct LiveTraits {
+    using Key = uint64_t;
+    static bool empty(const LiveSlot& s) { return s.seq == 0; }
+    static bool holds(const LiveSlot& s, uint64_t seq) { return s.seq == seq; }
+    static uint64_t hash(const LiveSlot& s) { return s.seq; }
+    static void claim(LiveSlot& s, uint64_t seq) { s.seq = seq; }
+  };
+  FlatTable<LiveSlot, LiveTraits> live_;
 
   // Deleted backlogs whose event IDs still count for the duplicate guard (until the time).
   struct Buried {

@@ -78,15 +78,28 @@ class AddressCondition {
 
  private:
   // kSingle keeps its one item inline: a backlog's address taken from its creating event is
-  // one item, checked for every event offered to the backlog.
+  // one item, checked for every event offered to the backlog (a condition lives in every
+  // backlog: it is kept small).
   enum class Kind : uint8_t { kAny, kHomeNet, kNotHomeNet, kSingle, kList };
   struct Item {
     bool negated = false;
     std::optional<Cidr> network;  // nullopt: the item does not parse
   };
+
+ public:
+  AddressCondition() = default;
+  AddressCondition(const AddressCondition& other);
+  AddressCondition& operator=(const AddressCondition& other);
+  AddressCondition(AddressCondition&&) noexcept = default;
+  AddressCondition& operator=(AddressCondition&&) noexcept = default;
+
+ private:
   Kind kind_ = Kind::kAny;
-  Item single_;
-  std::vector<Item> items_;  // kList
+  // kSingle: its item.
+  bool single_negated_ = false;
+  bool single_parsed_ = false;
+  Cidr single_network_;
+  std::unique_ptr<std::vector<Item>> items_;  // kList
 };
 
 // An ordered list of exact-string items with negation (directives.md §5.4).

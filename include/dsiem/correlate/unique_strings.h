@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,12 @@ namespace dsiem::correlate {
 // index of 8-byte slots (hash tag + position) is kept beside the list.
 class UniqueStrings {
  public:
+  UniqueStrings() = default;
+  UniqueStrings(const UniqueStrings& other);
+  UniqueStrings& operator=(const UniqueStrings& other);
+  UniqueStrings(UniqueStrings&&) noexcept = default;
+  UniqueStrings& operator=(UniqueStrings&&) noexcept = default;
+
   static constexpr std::size_t kIndexFrom = 16;
 
   // The hash insert/contains use for `s`, for callers that compute it ahead of time.
@@ -42,7 +49,9 @@ class UniqueStrings {
   void rebuild_index(std::size_t slots);
 
   std::vector<std::string> items_;
-  std::vector<Slot> index_;  // empty, or a power of two at most 70 % full
+  // Null until kIndexFrom items, then a power of two at most 70 % full. Behind a pointer: most
+  // lists (a backlog's sources) never get one, and every live backlog holds two lists.
+  std::unique_ptr<std::vector<Slot>> index_;
 };
 
 }  // namespace dsiem::correlate
