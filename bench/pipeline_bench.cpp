@@ -64,16 +64,23 @@ void BM_PipelineShards(benchmark::State& state) {
 
   workload::LoadEvents load({.plugin_count = kDirectives}, kDraws, kSeed, clock.now_ns(),
                             numbering);
-  std::vector<std::shared_ptr<Event>> writable(kEventsPerIteration);
-  for (auto& e : writable) e = std::make_shared<Event>();
-  const std::vector<EventPtr> events(writable.begin(), writable.end());
+  // The events of an iteration side by side, handed over in chunks of kPushBatch as the ingest
+  // side hands over a request's batch.
+  auto storage = std::make_shared<std::vector<Event>>(kEventsPerIteration, load.prototype());
+  std::vector<dsiem::event::ChunkPtr> chunks;
+  for (std::size_t at = 0; at < kEventsPerIteration; at += kPushBatch) {
+    auto chunk = std::make_shared<dsiem::event::EventChunk>();
+    chunk->owner = storage;
+    for (std::size_t i = at; i < at + kPushBatch; ++i) chunk->events.push_back(&(*storage)[i]);
+    chunks.push_back(std::move(chunk));
+  }
   for (auto _ : state) {
     // Fresh events for each iteration, written by this thread as the ingest side writes the
     // events it decodes. After drain() no shard reads them any more.
     state.PauseTiming();
-    for (auto& e : writable) *e = load.next();
+    for (Event& e : *storage) load.next_into(e);
     state.ResumeTiming();
-    push_all(pipeline, events);
+    for (const auto& chunk : chunks) pipeline.push(chunk);
     pipeline.drain();
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kEventsPerIteration));

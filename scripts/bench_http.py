@@ -112,7 +112,7 @@ def main():
     ap.add_argument("--ndjson", action="store_true")
     ap.add_argument("--rate", type=int, default=0)
     ap.add_argument("--shards", type=int, default=0)
-    ap.add_argument("--serve-args", default="-e 1000000 -i 0 -q 0")
+    ap.add_argument("--serve-args", default="-e 1000000 -i 0")
     args = ap.parse_args()
     if not 1 <= args.duration <= 60 or not 1 <= args.runs <= 10:
         sys.exit("--duration must be 1-60 s and --runs 1-10")

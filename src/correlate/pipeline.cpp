@@ -49,19 +49,25 @@ bool Pipeline::push(EventPtr e) {
 }
 
 bool Pipeline::push(std::span<const EventPtr> events) {
-  if (events.empty()) return true;
+  return events.empty() || push(event::make_chunk(events));
+}
+
+bool Pipeline::push(event::ChunkPtr chunk) {
+  const std::size_t n = chunk->events.size();
+  if (n == 0) return true;
   std::lock_guard lock(mu_);
   if (stopping_) return false;
   if (capacity_ > 0) {
     for (const auto& s : shards_) {
-      if (!s->queue.empty() && s->queue.size() + events.size() > capacity_) return false;
+      if (!s->queue.empty() && s->queued + n > capacity_) return false;
     }
   }
   for (auto& s : shards_) {
-    s->queue.insert(s->queue.end(), events.begin(), events.end());
+    s->queue.push_back(chunk);
+    s->queued += n;
     s->cv.notify_one();
   }
-  pushed_ += events.size();
+  pushed_ += n;
   return true;
 }
 
@@ -89,7 +95,7 @@ void Pipeline::stop() {
 }
 
 void Pipeline::run(Shard& shard) {
-  std::deque<EventPtr> batch;
+  std::deque<event::ChunkPtr> batch;
   std::vector<const event::Event*> events;
   for (;;) {
     {
@@ -103,15 +109,18 @@ void Pipeline::run(Shard& shard) {
       shard.cv.wait_until(lock, wake, [&] { return stopping_ || !shard.queue.empty(); });
       if (stopping_ && shard.queue.empty()) break;
       batch.swap(shard.queue);
+      shard.queued = 0;
     }
     events.clear();
-    for (const EventPtr& e : batch) events.push_back(e.get());
+    for (const event::ChunkPtr& chunk : batch) {
+      events.insert(events.end(), chunk->events.begin(), chunk->events.end());
+    }
     shard.engine->process(events);
     shard.engine->tick();
     shard.backlogs.store(shard.engine->backlog_count(), std::memory_order_relaxed);
     shard.active_directives.store(shard.engine->active_directive_count(),
                                   std::memory_order_relaxed);
-    const std::size_t processed = batch.size();
+    const std::size_t processed = events.size();
     if (processed > 0) {
       std::lock_guard lock(mu_);
       shard.done += processed;
@@ -132,7 +141,7 @@ uint64_t Pipeline::processed() const {
 std::size_t Pipeline::queue_length() const {
   std::lock_guard lock(mu_);
   std::size_t longest = 0;
-  for (const auto& s : shards_) longest = std::max(longest, s->queue.size());
+  for (const auto& s : shards_) longest = std::max(longest, s->queued);
   return longest;
 }
 

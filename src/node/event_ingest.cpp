@@ -70,7 +70,7 @@ void EventIngest::add_routes(http::Router& router) {
 
 // One hand-over in progress: the events, the answer once they are taken, and the deadline.
 struct EventIngest::Delivery {
-  std::vector<EventPtr> events;
+  event::ChunkPtr events;
   http::Response accepted;
   int timeout_status = 408;  // the reference's answer for a single event; 503 for a batch
   int64_t deadline_ns = 0;
@@ -155,8 +155,11 @@ void EventIngest::admit(std::shared_ptr<std::string> body, http::Responder respo
   }
   e.rcvd_time = clock_.now_ns();
   e.conn_id = conn_id;
+  auto chunk = std::make_shared<event::EventChunk>();
+  chunk->events.push_back(&e);
+  chunk->owner = std::move(batch);
   auto d = std::make_shared<Delivery>();
-  d->events.emplace_back(std::move(batch), &e);
+  d->events = std::move(chunk);
   d->accepted = text(200, "");
   d->deadline_ns = clock_.now_ns() + kHandOverTimeoutNs;
   d->respond = std::move(respond);
@@ -169,13 +172,13 @@ void EventIngest::handle_batch(std::size_t count, const DecodeElement& decode,
   // The valid events are decoded into the first slots of one pooled batch (a rejected one's
   // slot is reused by the next element), and handed over as pointers into it.
   auto batch = pool_.acquire(count);
-  auto events = std::make_shared<std::vector<std::shared_ptr<event::Event>>>();
-  events->reserve(count);
+  auto events = std::make_shared<event::EventChunk>();
+  events->events.reserve(count);
   const char* position_key = ndjson ? "{\"line\":" : "{\"index\":";
   std::string rejected;
   std::string error;
   for (std::size_t i = 0; i < count; ++i) {
-    event::Event& e = batch->events[events->size()];
+    event::Event& e = batch->events[events->events.size()];
     const char* why = nullptr;
     error.clear();
     if (!decode(i, e, &error)) {
@@ -185,7 +188,7 @@ void EventIngest::handle_batch(std::size_t count, const DecodeElement& decode,
       error.clear();
     }
     if (why == nullptr) {
-      events->emplace_back(batch, &e);
+      events->events.push_back(&e);
       continue;
     }
     if (!rejected.empty()) rejected += ',';
@@ -195,34 +198,34 @@ void EventIngest::handle_batch(std::size_t count, const DecodeElement& decode,
     json::append_string(rejected, std::string(why) + error);
     rejected += '}';
   }
-  batch.reset();
+  events->owner = batch;
 
   http::Response summary = text(200, "");
   summary.content_type = "application/json";
   summary.body = "{\"received\":";
   json::append_uint(summary.body, count);
   summary.body += ",\"accepted\":";
-  json::append_uint(summary.body, events->size());
+  json::append_uint(summary.body, events->events.size());
   summary.body += ",\"rejected\":[" + rejected + "]}";
-  if (events->empty()) {
+  if (events->events.empty()) {
     if (count > 0) summary.status = 400;
     respond(std::move(summary));
     return;
   }
-  const auto accepted = static_cast<int64_t>(events->size());
+  const std::size_t accepted = events->events.size();
   after_limiter(
-      accepted,
-      [this, events, summary = std::move(summary), respond] {
-        const uint64_t first_id = conn_counter_.fetch_add(events->size()) + 1;
-        window_requests_.fetch_add(events->size(), std::memory_order_relaxed);
-        auto d = std::make_shared<Delivery>();
-        d->events.reserve(events->size());
+      static_cast<int64_t>(accepted),
+      [this, batch, events, accepted, summary = std::move(summary), respond] {
+        const uint64_t first_id = conn_counter_.fetch_add(accepted) + 1;
+        window_requests_.fetch_add(accepted, std::memory_order_relaxed);
         const int64_t now = clock_.now_ns();
-        for (std::size_t i = 0; i < events->size(); ++i) {
-          (*events)[i]->rcvd_time = now;
-          (*events)[i]->conn_id = first_id + i;
-          d->events.push_back(std::move((*events)[i]));
+        // The accepted events are the first slots of the batch, still this request's own.
+        for (std::size_t i = 0; i < accepted; ++i) {
+          batch->events[i].rcvd_time = now;
+          batch->events[i].conn_id = first_id + i;
         }
+        auto d = std::make_shared<Delivery>();
+        d->events = events;
         d->accepted = summary;
         d->timeout_status = 503;
         d->deadline_ns = now + kHandOverTimeoutNs;

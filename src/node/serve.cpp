@@ -48,8 +48,9 @@ class StartupError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Correlation threads: DSIEM_SHARDS (1-64) when set, else one per core beyond the first (the
-// HTTP/NATS side needs one), at most 8.
+// Correlation threads: DSIEM_SHARDS (1-64) when set, else one per core up to two cores (a
+// second shard pays off even when it shares the cores with HTTP, see docs/performance.md),
+// one per core beyond the first from three cores on, at most 8.
 std::size_t correlation_shards() {
   if (const char* v = std::getenv("DSIEM_SHARDS"); v && *v) {
     const auto n = cli::parse_go_int(v);
@@ -59,7 +60,7 @@ std::size_t correlation_shards() {
     return static_cast<std::size_t>(*n);
   }
   const unsigned hw = std::thread::hardware_concurrency();
-  return hw <= 2 ? 1 : std::min<unsigned>(hw - 1, 8);
+  return hw <= 2 ? std::max(hw, 1u) : std::min<unsigned>(hw - 1, 8);
 }
 
 int64_t thread_count() {
@@ -176,20 +177,22 @@ struct Correlator {
 
   // Queues the events for correlation, all or none, except those whose source is whitelisted
   // (dropped, as accepted).
-  bool push(std::span<const correlate::EventPtr> events) {
-    const auto whitelisted = [this](const correlate::EventPtr& e) {
+  bool push(const event::ChunkPtr& chunk) {
+    const auto whitelisted = [this](const event::Event* e) {
       return assets->is_whitelisted(e->src_ip);
     };
-    if (std::none_of(events.begin(), events.end(), whitelisted)) return pipeline->push(events);
-    std::vector<correlate::EventPtr> kept;
-    for (const auto& e : events) {
+    const auto& events = chunk->events;
+    if (std::none_of(events.begin(), events.end(), whitelisted)) return pipeline->push(chunk);
+    auto kept = std::make_shared<event::EventChunk>();
+    kept->owner = chunk->owner;
+    for (const event::Event* e : events) {
       if (whitelisted(e)) {
         log::debug("Skipping event, Source IP " + e->src_ip + " is whitelisted.");
       } else {
-        kept.push_back(e);
+        kept->events.push_back(e);
       }
     }
-    return pipeline->push(kept);
+    return pipeline->push(std::move(kept));
   }
   void stop() {
     if (pipeline) pipeline->stop();
@@ -302,7 +305,7 @@ int run_standalone(const cli::Settings& s, const std::filesystem::path& base,
   std::atomic<bool> accepting{true};
   EventIngest ingest(
       clock, limiter,
-      [&core](std::span<const EventPtr> events) {
+      [&core](const event::ChunkPtr& events) {
         return core.push(events) ? HandOver::kAccepted : HandOver::kFull;
       },
       [&accepting] { return accepting.load(); });
@@ -364,7 +367,11 @@ int run_frontend(const cli::Settings& s, const std::filesystem::path& base,
   auto ready = [&accepting, &nats] { return accepting.load() && nats->connected(); };
   EventIngest ingest(
       clock, limiter,
-      [&publisher](std::span<const EventPtr> events) {
+      [&publisher](const event::ChunkPtr& chunk) {
+        // The publisher buffers events one by one: each keeps the chunk's owner alive.
+        std::vector<correlate::EventPtr> events;
+        events.reserve(chunk->events.size());
+        for (const event::Event* e : chunk->events) events.emplace_back(chunk->owner, e);
         switch (publisher.offer(events)) {
           case bus::EventPublisher::Offer::kQueued:
             return HandOver::kAccepted;
@@ -430,9 +437,12 @@ int run_backend(const cli::Settings& s, const std::filesystem::path& base,
       log::warn("discarding undecodable event from NATS: " + error);
       return;
     }
-    const correlate::EventPtr e(std::move(batch), &decoded);
+    auto chunk = std::make_shared<event::EventChunk>();
+    chunk->events.push_back(&decoded);
+    chunk->owner = std::move(batch);
+    const event::ChunkPtr events = std::move(chunk);
     // Back-pressure: hold the subscription while the pipeline is full; the client buffers.
-    while (!core.push({&e, 1})) {
+    while (!core.push(events)) {
       if (stopping.load()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }

@@ -95,7 +95,7 @@ class EventIngestTest : public ::testing::Test {
   void make(int64_t max_eps = 0, int64_t min_eps = 0) {
     limiter_ = std::make_unique<EpsLimiter>(max_eps, min_eps, clock_);
     ingest_ = std::make_unique<EventIngest>(
-        clock_, *limiter_, [this](std::span<const EventPtr> events) { return hand_over(events); },
+        clock_, *limiter_, [this](const event::ChunkPtr& events) { return hand_over(events); },
         [this] { return ready_.load(); });
     ingest_->add_routes(router_);
   }
@@ -105,12 +105,12 @@ class EventIngestTest : public ::testing::Test {
     script_ = std::move(s);
   }
 
-  HandOver hand_over(std::span<const EventPtr> events) {
+  HandOver hand_over(const event::ChunkPtr& chunk) {
     std::lock_guard lock(mu_);
     ++calls_;
     const HandOver r = script_ ? script_(calls_) : HandOver::kAccepted;
     if (r == HandOver::kAccepted) {
-      for (const auto& e : events) accepted_.push_back(*e);
+      for (const event::Event* e : chunk->events) accepted_.push_back(*e);
     }
     cv_.notify_all();
     return r;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dsiem/correlate/engine.h"
+#include "dsiem/event/event_chunk.h"
 
 namespace dsiem::correlate {
 
@@ -35,10 +36,12 @@ class Pipeline {
            OverloadSignal overload = {});
   ~Pipeline();
 
-  // Queues `e` for every shard. False when the queues are full (or the pipeline is stopping).
+  // Queues the chunk's events for every shard, in order, or none of them: false when a shard's
+  // queue cannot take them all (a shard with an empty queue takes any chunk, so none waits for
+  // ever) or the pipeline is stopping.
+  bool push(event::ChunkPtr chunk);
+  // The same for one event, or for events each kept alive by its own pointer.
   bool push(EventPtr e);
-  // Queues all of `events`, in order, or none of them: false when a shard's queue cannot take
-  // them all (a shard with an empty queue takes any batch, so no batch waits for ever).
   bool push(std::span<const EventPtr> events);
   // Blocks until every event queued so far has been processed.
   void drain();
@@ -55,8 +58,9 @@ class Pipeline {
  private:
   struct Shard {
     std::unique_ptr<Engine> engine;
-    std::deque<EventPtr> queue;
-    uint64_t done = 0;  // events processed (guarded by mu_)
+    std::deque<event::ChunkPtr> queue;
+    std::size_t queued = 0;  // events in `queue` (guarded by mu_)
+    uint64_t done = 0;       // events processed (guarded by mu_)
     std::condition_variable cv;
     std::thread thread;
     std::atomic<std::size_t> backlogs{0};

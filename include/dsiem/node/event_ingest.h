@@ -16,6 +16,7 @@
 #include "dsiem/common/clock.h"
 #include "dsiem/event/batch.h"
 #include "dsiem/event/event.h"
+#include "dsiem/event/event_chunk.h"
 #include "dsiem/event/event_pool.h"
 #include "dsiem/http/router.h"
 #include "dsiem/node/eps_limiter.h"
@@ -29,9 +30,8 @@ enum class HandOver {
   kFull,         // no room now: try again until the 10 s hand-over deadline (then 408)
   kUnavailable,  // cannot take events at all now (503)
 };
-using EventPtr = std::shared_ptr<const event::Event>;
-// Hands over all of the events, in order, or none of them.
-using HandOverFn = std::function<HandOver(std::span<const EventPtr>)>;
+// Hands over all of the chunk's events, in order, or none of them.
+using HandOverFn = std::function<HandOver(const event::ChunkPtr&)>;
 
 // POST /events (events.md §6): rate limit, decode, validate, stamp conn_id and rcvd_time, hand
 // over. Waits (limiter, full queue) run on the ingest's own timer thread, never blocking an HTTP
