@@ -101,6 +101,8 @@ def one_run(args, run):
 
 
 def main():
+    # A stopped run still stops its server (the `finally` in one_run).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bin", required=True)
     ap.add_argument("--configs", required=True)

@@ -33,9 +33,9 @@ bool address_port_check(const Conditions& c, const MatchInput& in, StickySet* st
   const event::Event& e = *in.event;
   const uint8_t from_event = c.from_event;
   const AddressCondition& from = (from_event & kFromField) ? creator->from() : c.from;
-  if (!from.matches(in.src_home, in.src_term)) return false;
+  if (!from.matches(from.uses_home() && in.src_home(), in.src_term)) return false;
   const AddressCondition& to = (from_event & kToField) ? creator->to() : c.to;
-  if (!to.matches(in.dst_home, in.dst_term)) return false;
+  if (!to.matches(to.uses_home() && in.dst_home(), in.dst_term)) return false;
   // A port taken from the event is its decimal text: equal text means equal numbers.
   if ((from_event & kPortFromField) ? e.src_port != creator->src_port()
                                     : !c.port_from.matches(e.src_port)) {
@@ -74,16 +74,17 @@ bool contains(const std::vector<C>& list, std::string_view v) {
 MatchInput prepare_input(const event::Event& e, const config::Assets& assets) {
   MatchInput in;
   in.event = &e;
-  const auto derive = [&](std::string_view ip, std::optional<IpAddress>& term, bool& home) {
+  in.assets = &assets;
+  const auto derive = [&](std::string_view ip, std::optional<IpAddress>& term, int8_t& home) {
     if ((term = IpAddress::parse(ip))) {
-      home = assets.in_home_net(*term);
+      home = -1;  // a plain address: worked out when a condition asks
       return;
     }
     // HOME_NET takes plain addresses only: "address/len" is never in it.
     term = address_term(ip);
   };
-  derive(e.src_ip, in.src_term, in.src_home);
-  derive(e.dst_ip, in.dst_term, in.dst_home);
+  derive(e.src_ip, in.src_term, in.src_home_);
+  derive(e.dst_ip, in.dst_term, in.dst_home_);
   return in;
 }
 

@@ -330,7 +330,7 @@ std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
 
   int64_t offset = 0;
   const std::string_view zone = ts.substr(pos);
-  if (zone != "Z") {
+  if (zone.size() != 1 || zone[0] != 'Z') {
     // +HH:MM or -HH:MM; like Go 1.19, any two digits are taken as hours and minutes.
     if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':') {
       return std::nullopt;

@@ -539,8 +539,8 @@ TEST(PrepareInput, DerivesTermsOnce) {
   e.dst_port = -1;
   const auto in = prepare_input(e, home());
   EXPECT_EQ(in.event, &e);
-  EXPECT_TRUE(in.src_home);
-  EXPECT_FALSE(in.dst_home);
+  EXPECT_TRUE(in.src_home());
+  EXPECT_FALSE(in.dst_home());
   ASSERT_TRUE(in.src_term.has_value());
   EXPECT_EQ(dsiem::to_string(*in.src_term), "192.168.0.10");
   EXPECT_FALSE(in.dst_term.has_value());

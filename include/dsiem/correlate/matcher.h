@@ -21,10 +21,25 @@ namespace dsiem::correlate {
 // What every rule check derives from an event, computed once per event.
 struct MatchInput {
   const event::Event* event = nullptr;
+  const config::Assets* assets = nullptr;
   std::optional<IpAddress> src_term;  // the address part of src_ip (+"/32" when no '/')
   std::optional<IpAddress> dst_term;
-  bool src_home = false;  // src_ip parses as an IP inside HOME_NET
-  bool dst_home = false;
+
+  // src_ip / dst_ip parses as an IP inside HOME_NET. Worked out on first use: most events only
+  // meet conditions pinned to an address.
+  bool src_home() const { return home(src_home_, src_term); }
+  bool dst_home() const { return home(dst_home_, dst_term); }
+
+ private:
+  friend MatchInput prepare_input(const event::Event& e, const config::Assets& assets);
+  // -1: not worked out yet; 0 / 1: the answer. 0 from the start for "address/len" and
+  // unparsable addresses, which are never in HOME_NET.
+  bool home(int8_t& cached, const std::optional<IpAddress>& term) const {
+    if (cached < 0) cached = assets->in_home_net(*term) ? 1 : 0;
+    return cached == 1;
+  }
+  mutable int8_t src_home_ = 0;
+  mutable int8_t dst_home_ = 0;
 };
 
 MatchInput prepare_input(const event::Event& e, const config::Assets& assets);
@@ -72,6 +87,8 @@ class AddressCondition {
  public:
   static AddressCondition compile(std::string_view value);
   bool matches(bool home, const std::optional<IpAddress>& term) const;
+  // Whether matches() looks at `home` at all.
+  bool uses_home() const { return kind_ == Kind::kHomeNet || kind_ == Kind::kNotHomeNet; }
   // The address when the condition is exactly one positive single-host item: then it matches
   // exactly the events whose term equals that address.
   std::optional<IpAddress> single_host() const;
