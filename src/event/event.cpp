@@ -1,6 +1,7 @@
 #include "dsiem/event/event.h"
 
 #include <array>
+#include <cstring>
 #include <exception>
 
 #include "dsiem/json/go_reader.h"
@@ -277,49 +278,73 @@ std::string encode(const Event& e) {
   return out;
 }
 
-std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
-  // Go's time.Parse(time.RFC3339, ...) walks the layout "2006-01-02T15:04:05Z07:00": the year
-  // has 4 digits, month, day, minute and second exactly 2, but the hour ("15") 1 or 2.
-  if (ts.size() < 11 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T') return std::nullopt;
-  int year, month, day, hour, minute, second;
-  size_t pos;
-  if (ts.size() >= 20 && ts[13] == ':' && ts[16] == ':') {
-    // The usual shape, two-digit hour: every digit checked and summed in one pass.
-    static constexpr std::array<uint8_t, 14> kDigitAt = {0, 1,  2,  3,  5,  6,  8,
-                                                         9, 11, 12, 14, 15, 17, 18};
-    std::array<int, 14> d{};
-    unsigned bad = 0;
-    for (size_t i = 0; i < kDigitAt.size(); ++i) {
-      const unsigned v = static_cast<unsigned char>(ts[kDigitAt[i]]) - static_cast<unsigned>('0');
-      bad |= v > 9;
-      d[i] = static_cast<int>(v);
-    }
-    if (bad) return std::nullopt;
-    year = ((d[0] * 10 + d[1]) * 10 + d[2]) * 10 + d[3];
-    month = d[4] * 10 + d[5];
-    day = d[6] * 10 + d[7];
-    hour = d[8] * 10 + d[9];
-    minute = d[10] * 10 + d[11];
-    second = d[12] * 10 + d[13];
-    pos = 19;
-  } else {
-    year = digits(ts, 0, 4);
-    month = digits(ts, 5, 2);
-    day = digits(ts, 8, 2);
-    pos = 11;
-    const size_t hour_len = pos + 1 < ts.size() && ts[pos + 1] >= '0' && ts[pos + 1] <= '9' ? 2 : 1;
-    hour = digits(ts, pos, hour_len);
-    pos += hour_len;
-    if (pos + 6 > ts.size() || ts[pos] != ':' || ts[pos + 3] != ':') return std::nullopt;
-    minute = digits(ts, pos + 1, 2);
-    second = digits(ts, pos + 4, 2);
-    pos += 6;
-  }
+namespace {
+
+// Seconds since the epoch of a local date and time, before the zone offset; nullopt when a
+// field is out of range (a day beyond its month included).
+std::optional<int64_t> local_seconds(int year, int month, int day, int hour, int minute,
+                                     int second) {
   if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
       minute > 59 || second < 0 || second > 59) {
     return std::nullopt;
   }
   if (day > days_in_month(year, month)) return std::nullopt;
+  return days_since_epoch(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+// The usual shape "YYYY-MM-DDTHH:MM:SS" (two-digit hour) of ts[0, 19): every digit checked and
+// summed in one pass.
+std::optional<int64_t> usual_local_seconds(std::string_view ts) {
+  static constexpr std::array<uint8_t, 14> kDigitAt = {0, 1,  2,  3,  5,  6,  8,
+                                                       9, 11, 12, 14, 15, 17, 18};
+  std::array<int, 14> d{};
+  unsigned bad = 0;
+  for (size_t i = 0; i < kDigitAt.size(); ++i) {
+    const unsigned v = static_cast<unsigned char>(ts[kDigitAt[i]]) - static_cast<unsigned>('0');
+    bad |= v > 9;
+    d[i] = static_cast<int>(v);
+  }
+  if (bad) return std::nullopt;
+  return local_seconds(((d[0] * 10 + d[1]) * 10 + d[2]) * 10 + d[3], d[4] * 10 + d[5],
+                       d[6] * 10 + d[7], d[8] * 10 + d[9], d[10] * 10 + d[11], d[12] * 10 + d[13]);
+}
+
+}  // namespace
+
+std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
+  // Go's time.Parse(time.RFC3339, ...) walks the layout "2006-01-02T15:04:05Z07:00": the year
+  // has 4 digits, month, day, minute and second exactly 2, but the hour ("15") 1 or 2.
+  if (ts.size() < 11 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T') return std::nullopt;
+  std::optional<int64_t> local;
+  size_t pos;
+  if (ts.size() >= 20 && ts[13] == ':' && ts[16] == ':') {
+    // The events of one second share their first 19 characters: each thread keeps the last
+    // valid ones and their value.
+    constexpr size_t kPrefix = 19;
+    thread_local std::array<char, kPrefix> cached_text{};
+    thread_local int64_t cached_value = 0;
+    thread_local bool cached = false;
+    if (cached && std::memcmp(ts.data(), cached_text.data(), kPrefix) == 0) {
+      local = cached_value;
+    } else if ((local = usual_local_seconds(ts))) {
+      std::memcpy(cached_text.data(), ts.data(), kPrefix);
+      cached_value = *local;
+      cached = true;
+    }
+    pos = kPrefix;
+  } else {
+    const int year = digits(ts, 0, 4);
+    const int month = digits(ts, 5, 2);
+    const int day = digits(ts, 8, 2);
+    pos = 11;
+    const size_t hour_len = pos + 1 < ts.size() && ts[pos + 1] >= '0' && ts[pos + 1] <= '9' ? 2 : 1;
+    const int hour = digits(ts, pos, hour_len);
+    pos += hour_len;
+    if (pos + 6 > ts.size() || ts[pos] != ':' || ts[pos + 3] != ':') return std::nullopt;
+    local = local_seconds(year, month, day, hour, digits(ts, pos + 1, 2), digits(ts, pos + 4, 2));
+    pos += 6;
+  }
+  if (!local) return std::nullopt;
 
   // Go accepts a fraction the layout does not mention: '.' or ',' then at least one digit.
   if (pos + 1 < ts.size() && (ts[pos] == '.' || ts[pos] == ',') && ts[pos + 1] >= '0' &&
@@ -341,8 +366,7 @@ std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
     offset = (static_cast<int64_t>(oh) * 60 + om) * 60;
     if (zone[0] == '-') offset = -offset;
   }
-
-  return days_since_epoch(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
+  return *local - offset;
 }
 
 }  // namespace dsiem::event

@@ -355,6 +355,22 @@ TEST(EventTimestamp, CalendarMatchesTheStandardLibrary) {
   }
 }
 
+// Events of one second share their date and time text, which is remembered between calls: the
+// fraction and zone that follow still count, and nothing carries over to other text.
+TEST(EventTimestamp, RepeatedDateAndTimeText) {
+  constexpr int64_t k = 1538983010;  // 2018-10-08T07:16:50Z
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:50.1Z"), k);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:50.999+07:00"), k - 7 * 3600);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:50Zjunk"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:50-00:30"), k + 1800);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:51Z"), k + 1);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-02-30T07:16:50Z"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-02-30T07:16:50Z"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:50Z"), k);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:5xZ"), std::nullopt);
+  EXPECT_EQ(parse_rfc3339_seconds("2018-10-08T07:16:50Z"), k);
+}
+
 TEST(EventTimestamp, Rejected) {
   for (std::string_view ts : {"2018-10-08 07:16:50Z",
                               "2018-10-08T07:16:50",
