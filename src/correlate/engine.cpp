@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "dsiem/common/hash.h"
 #include "dsiem/common/log.h"
 
 namespace dsiem::correlate {
@@ -415,7 +416,7 @@ void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
     if (label.empty() || content.empty()) continue;
     // Content first: the labels of a backlog's pairs are mostly the same.
     const auto same = [&](const auto& pair) {
-      return pair.second == content && pair.first == label;
+      return same_bytes(pair.second, content) && same_bytes(pair.first, label);
     };
     if (std::none_of(b.custom_data.begin(), b.custom_data.end(), same)) {
       b.custom_data.emplace_back(label, content);

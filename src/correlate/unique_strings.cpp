@@ -1,16 +1,27 @@
 #include "dsiem/correlate/unique_strings.h"
 
+#include <algorithm>
+#include <bit>
+
 #include "dsiem/common/hash.h"
 
 namespace dsiem::correlate {
 
-UniqueStrings::UniqueStrings(const UniqueStrings& other)
-    : items_(other.items_),
-      index_(other.index_ ? std::make_unique<std::vector<Slot>>(*other.index_) : nullptr) {}
+UniqueStrings::UniqueStrings(const UniqueStrings& other) : items_(other.items_) {
+  if (other.index_) {
+    const std::size_t slots = index_slots(items_.size());
+    index_ = std::make_unique<Slot[]>(slots);
+    std::copy_n(other.index_.get(), slots, index_.get());
+  }
+}
 
 UniqueStrings& UniqueStrings::operator=(const UniqueStrings& other) {
   if (this != &other) *this = UniqueStrings(other);
   return *this;
+}
+
+std::size_t UniqueStrings::index_slots(std::size_t items) {
+  return std::max<std::size_t>(64, std::bit_ceil((items * 10 + 6) / 7));
 }
 
 bool UniqueStrings::contains(std::string_view s) const {
@@ -19,18 +30,18 @@ bool UniqueStrings::contains(std::string_view s) const {
 
 bool UniqueStrings::scan(std::string_view s) const {
   for (const std::string& item : items_) {
-    if (item == s) return true;
+    if (same_bytes(item, s)) return true;
   }
   return false;
 }
 
 // The slot comes from the low bits of the hash, the tag from the high ones.
 bool UniqueStrings::probe(std::string_view s, uint64_t hash) const {
-  const std::vector<Slot>& index = *index_;
+  const Slot* index = index_.get();
   const auto tag = static_cast<uint32_t>(hash >> 32);
-  const std::size_t mask = index.size() - 1;
+  const std::size_t mask = index_slots(items_.size()) - 1;
   for (std::size_t i = hash & mask; index[i].position != 0; i = (i + 1) & mask) {
-    if (index[i].tag == tag && items_[index[i].position - 1] == s) return true;
+    if (index[i].tag == tag && same_bytes(items_[index[i].position - 1], s)) return true;
   }
   return false;
 }
@@ -44,7 +55,7 @@ void UniqueStrings::prefetch(uint64_t hash) const {
     if (!items_.empty()) __builtin_prefetch(items_.data());
     return;
   }
-  __builtin_prefetch(&(*index_)[hash & (index_->size() - 1)]);
+  __builtin_prefetch(&index_[hash & (index_slots(items_.size()) - 1)]);
 }
 
 bool UniqueStrings::insert(std::string_view s) {
@@ -55,13 +66,14 @@ bool UniqueStrings::insert(std::string_view s, uint64_t hash) {
   if (!index_) {
     if (scan(s)) return false;
     items_.emplace_back(s);
-    if (items_.size() >= kIndexFrom) rebuild_index(64);
+    if (items_.size() >= kIndexFrom) rebuild_index();
     return true;
   }
   if (probe(s, hash)) return false;
+  const std::size_t slots = index_slots(items_.size());
   items_.emplace_back(s);
-  if (items_.size() * 10 > index_->size() * 7) {
-    rebuild_index(index_->size() * 2);
+  if (index_slots(items_.size()) != slots) {
+    rebuild_index();
   } else {
     index_item(items_.size() - 1, hash);
   }
@@ -74,16 +86,15 @@ void UniqueStrings::clear() {
 }
 
 void UniqueStrings::index_item(std::size_t position, uint64_t hash) {
-  std::vector<Slot>& index = *index_;
-  const std::size_t mask = index.size() - 1;
+  Slot* index = index_.get();
+  const std::size_t mask = index_slots(items_.size()) - 1;
   std::size_t i = hash & mask;
   while (index[i].position != 0) i = (i + 1) & mask;
   index[i] = {static_cast<uint32_t>(hash >> 32), static_cast<uint32_t>(position + 1)};
 }
 
-void UniqueStrings::rebuild_index(std::size_t slots) {
-  if (!index_) index_ = std::make_unique<std::vector<Slot>>();
-  index_->assign(slots, Slot{});
+void UniqueStrings::rebuild_index() {
+  index_ = std::make_unique<Slot[]>(index_slots(items_.size()));
   for (std::size_t p = 0; p < items_.size(); ++p) index_item(p, hash_bytes(items_[p]));
 }
 

@@ -1,11 +1,50 @@
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <utility>
 #include <vector>
 
 namespace dsiem {
+
+// Allocates arrays of 2 MB and more on 2 MB boundaries and asks the kernel to back them with
+// huge pages: a table of millions of slots, probed at random, would otherwise cost a TLB miss
+// and, while it fills, a page fault for every 4 KB. Smaller arrays come from std::allocator.
+template <typename T>
+struct LargeArrayAllocator {
+  using value_type = T;
+  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+  LargeArrayAllocator() = default;
+  template <typename U>
+  LargeArrayAllocator(const LargeArrayAllocator<U>&) {}
+
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kHugePage) return std::allocator<T>().allocate(n);
+    const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    if (!p) throw std::bad_alloc();
+    madvise(p, rounded, MADV_HUGEPAGE);  // advice only: 4 KB pages still work
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) {
+    if (n * sizeof(T) < kHugePage) {
+      std::allocator<T>().deallocate(p, n);
+    } else {
+      std::free(p);
+    }
+  }
+  template <typename U>
+  bool operator==(const LargeArrayAllocator<U>&) const {
+    return true;
+  }
+};
 
 // An open-addressing hash table of `Slot`s: linear probing, a power-of-two size at most 70 %
 // full, backward-shift deletion (no tombstones). Slots live inline in one array, so a lookup
@@ -102,8 +141,8 @@ class FlatTable {
   }
 
   void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_ = std::vector<Slot>(old.empty() ? kInitialSlots : old.size() * 2);
+    Slots old = std::move(slots_);
+    slots_ = Slots(old.empty() ? kInitialSlots : old.size() * 2);
     const std::size_t mask = slots_.size() - 1;
     for (Slot& s : old) {
       if (Traits::empty(s)) continue;
@@ -113,7 +152,8 @@ class FlatTable {
     }
   }
 
-  std::vector<Slot> slots_;
+  using Slots = std::vector<Slot, LargeArrayAllocator<Slot>>;
+  Slots slots_;
   std::size_t size_ = 0;
 };
 

@@ -33,6 +33,25 @@ inline constexpr uint64_t kPrime2 = 0x8ebc6af09c88c6e3ULL;
 
 }  // namespace hash_detail
 
+// Equality of the short strings those tables hold, inline: a library memcmp call costs more
+// than the compare of an address or an event ID. Loads overlap rather than read past the end.
+inline bool same_bytes(std::string_view a, std::string_view b) {
+  using namespace hash_detail;
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {
+    if (n > 16) return std::memcmp(p, q, n) == 0;
+    return ((load64(p) ^ load64(q)) | (load64(p + n - 8) ^ load64(q + n - 8))) == 0;
+  }
+  if (n >= 4) return ((load32(p) ^ load32(q)) | (load32(p + n - 4) ^ load32(q + n - 4))) == 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
 inline uint64_t hash_bytes(std::string_view s) {
   using namespace hash_detail;
   const char* p = s.data();
