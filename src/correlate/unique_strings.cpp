@@ -50,12 +50,19 @@ uint64_t UniqueStrings::hash(std::string_view s) {
   return hash_bytes(s);
 }
 
+// Besides the slot or the items to scan, the place an insert writes the new item to.
 void UniqueStrings::prefetch(uint64_t hash) const {
-  if (!index_) {
-    if (!items_.empty()) __builtin_prefetch(items_.data());
+  if (items_.empty()) return;
+  const std::string* end = items_.data() + items_.size();
+  if (index_) {
+    __builtin_prefetch(&index_[hash & (index_slots(items_.size()) - 1)]);
+    __builtin_prefetch(end, 1);
     return;
   }
-  __builtin_prefetch(&index_[hash & (index_slots(items_.size()) - 1)]);
+  const auto first = reinterpret_cast<uintptr_t>(items_.data()) & ~uintptr_t{63};
+  for (auto line = first; line <= reinterpret_cast<uintptr_t>(end); line += 64) {
+    __builtin_prefetch(reinterpret_cast<const void*>(line), 1);
+  }
 }
 
 bool UniqueStrings::insert(std::string_view s) {
