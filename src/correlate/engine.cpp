@@ -25,6 +25,8 @@ constexpr int64_t kOutOfOrderTolerance = 5;
 // of), and, half as far ahead, prefetches the backlogs of: enough to cover a memory access
 // with the work of the events in between.
 constexpr std::size_t kPrefetchDistance = 8;
+// How many events ahead a batch loads the events themselves, before prepare() reads them.
+constexpr std::size_t kEventPrefetchDistance = kPrefetchDistance + 4;
 // Within a batch the clock is read once per this many events: the engine keeps whole seconds,
 // and a read costs as much as a good part of an event.
 constexpr std::size_t kClockReadEvery = 32;
@@ -277,8 +279,19 @@ void Engine::process(std::span<const event::Event* const> events) {
   const auto prefetch_at = [&](std::size_t j, PrefetchLevel level) {
     if (j < n && ready[j % kRing]) prefetch(ahead_[j % kRing], level);
   };
+  // The events were decoded on another thread: prepare() would wait for each line it reads.
+  const auto prefetch_event = [&](std::size_t j) {
+    if (j >= n) return;
+    const auto first = reinterpret_cast<uintptr_t>(events[j]) & ~uintptr_t{63};
+    const auto end = reinterpret_cast<uintptr_t>(events[j] + 1);
+    for (uintptr_t line = first; line < end; line += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+    }
+  };
+  for (std::size_t i = 0; i < std::min(n, kEventPrefetchDistance); ++i) prefetch_event(i);
   for (std::size_t i = 0; i < std::min(n, kPrefetchDistance); ++i) prepare_ahead(i);
   for (std::size_t i = 0; i < n; ++i) {
+    prefetch_event(i + kEventPrefetchDistance);
     if (i + kPrefetchDistance < n) prepare_ahead(i + kPrefetchDistance);
     prefetch_at(i + 6, PrefetchLevel::kHostSlots);
     prefetch_at(i + 4, PrefetchLevel::kBacklogs);
