@@ -7,6 +7,7 @@
 
 #include "dsiem/common/hash.h"
 #include "dsiem/common/log.h"
+#include "dsiem/common/prefetch.h"
 
 namespace dsiem::correlate {
 
@@ -30,6 +31,8 @@ constexpr std::size_t kEventPrefetchDistance = kPrefetchDistance + 4;
 // Within a batch the clock is read once per this many events: the engine keeps whole seconds,
 // and a read costs as much as a good part of an event.
 constexpr std::size_t kClockReadEvery = 32;
+// Capacity of a backlog's event keys once they no longer fit inline.
+constexpr std::size_t kFirstSpilledKeys = 16;
 // Link lines are handed to the sink at the end of each event or batch, or once this many bytes
 // are waiting.
 constexpr std::size_t kLinkFlushBytes = 64 * 1024;
@@ -233,11 +236,7 @@ void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
         if (!slot) continue;
         probe.head = slot->head;
         // The fields an appended event touches lie in the backlog's first cache lines.
-        const auto first = reinterpret_cast<uintptr_t>(probe.head) & ~uintptr_t{63};
-        const auto end = reinterpret_cast<uintptr_t>(&probe.head->stages + 1);
-        for (uintptr_t line = first; line < end; line += 64) {
-          __builtin_prefetch(reinterpret_cast<const void*>(line));
-        }
+        prefetch_lines(probe.head, &probe.head->stages + 1);
       }
       return;
     case PrefetchLevel::kBacklogData:
@@ -249,7 +248,7 @@ void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
         if (!b->event_keys.empty()) __builtin_prefetch(&b->event_keys.back() + 1, 1);
         b->src_ips.prefetch(p.src_ip_hash);
         b->dst_ips.prefetch(p.dst_ip_hash);
-        if (!b->custom_data.empty()) __builtin_prefetch(b->custom_data.data());
+        prefetch_lines(b->custom_data.data(), b->custom_data.data() + b->custom_data.size());
       }
       return;
   }
@@ -281,12 +280,7 @@ void Engine::process(std::span<const event::Event* const> events) {
   };
   // The events were decoded on another thread: prepare() would wait for each line it reads.
   const auto prefetch_event = [&](std::size_t j) {
-    if (j >= n) return;
-    const auto first = reinterpret_cast<uintptr_t>(events[j]) & ~uintptr_t{63};
-    const auto end = reinterpret_cast<uintptr_t>(events[j] + 1);
-    for (uintptr_t line = first; line < end; line += 64) {
-      __builtin_prefetch(reinterpret_cast<const void*>(line));
-    }
+    if (j < n) prefetch_lines(events[j], events[j] + 1);
   };
   for (std::size_t i = 0; i < std::min(n, kEventPrefetchDistance); ++i) prefetch_event(i);
   for (std::size_t i = 0; i < std::min(n, kPrefetchDistance); ++i) prepare_ahead(i);
@@ -422,6 +416,11 @@ void Engine::create_backlog(DirectiveState& d, const MatchInput& in) {
 
 void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
   const uint64_t key = EventIdGuard::key(current_->event_hash, b.owner->position);
+  // Past the inline keys, a backlog that keeps taking events grows in big steps: each step is
+  // an allocation, a copy and a free on a large heap.
+  if (b.event_keys.size() == b.event_keys.capacity()) {
+    b.event_keys.reserve(std::max<std::size_t>(kFirstSpilledKeys, 2 * b.event_keys.capacity()));
+  }
   b.event_keys.push_back(key);
   guard_.add(key, b.seq);
   ++b.stages[stage].count;

@@ -4,6 +4,7 @@
 #include <bit>
 
 #include "dsiem/common/hash.h"
+#include "dsiem/common/prefetch.h"
 
 namespace dsiem::correlate {
 
@@ -59,10 +60,7 @@ void UniqueStrings::prefetch(uint64_t hash) const {
     __builtin_prefetch(end, 1);
     return;
   }
-  const auto first = reinterpret_cast<uintptr_t>(items_.data()) & ~uintptr_t{63};
-  for (auto line = first; line <= reinterpret_cast<uintptr_t>(end); line += 64) {
-    __builtin_prefetch(reinterpret_cast<const void*>(line), 1);
-  }
+  prefetch_lines<true>(items_.data(), end + 1);
 }
 
 bool UniqueStrings::insert(std::string_view s) {
@@ -72,6 +70,9 @@ bool UniqueStrings::insert(std::string_view s) {
 bool UniqueStrings::insert(std::string_view s, uint64_t hash) {
   if (!index_) {
     if (scan(s)) return false;
+    // Most lists keep one item; one that gets a second is likely to get more, so it skips
+    // the small steps (each an allocation, a copy and a free).
+    if (items_.size() == 1 && items_.capacity() < kFirstGrowth) items_.reserve(kFirstGrowth);
     items_.emplace_back(s);
     if (items_.size() >= kIndexFrom) rebuild_index();
     return true;

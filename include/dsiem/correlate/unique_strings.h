@@ -24,6 +24,8 @@ class UniqueStrings {
   UniqueStrings& operator=(UniqueStrings&&) noexcept = default;
 
   static constexpr std::size_t kIndexFrom = 16;
+  // Capacity a list takes when its second item arrives.
+  static constexpr std::size_t kFirstGrowth = 8;
 
   // The hash insert/contains use for `s`, for callers that compute it ahead of time.
   static uint64_t hash(std::string_view s);
