@@ -26,8 +26,10 @@ constexpr int64_t kOutOfOrderTolerance = 5;
 // of), and, half as far ahead, prefetches the backlogs of: enough to cover a memory access
 // with the work of the events in between.
 constexpr std::size_t kPrefetchDistance = 8;
-// How many events ahead a batch loads the events themselves, before prepare() reads them.
-constexpr std::size_t kEventPrefetchDistance = kPrefetchDistance + 4;
+// How many events ahead a batch loads the events themselves, and then the text of their IDs
+// (hashed by prepare(); the rest of what it reads lies in the event itself).
+constexpr std::size_t kEventPrefetchDistance = kPrefetchDistance + 8;
+constexpr std::size_t kEventIdPrefetchDistance = kPrefetchDistance + 4;
 // Within a batch the clock is read once per this many events: the engine keeps whole seconds,
 // and a read costs as much as a good part of an event.
 constexpr std::size_t kClockReadEvery = 32;
@@ -282,10 +284,17 @@ void Engine::process(std::span<const event::Event* const> events) {
   const auto prefetch_event = [&](std::size_t j) {
     if (j < n) prefetch_lines(events[j], events[j] + 1);
   };
+  const auto prefetch_event_id = [&](std::size_t j) {
+    if (j >= n) return;
+    const std::string& id = events[j]->event_id;
+    prefetch_lines(id.data(), id.data() + id.size());
+  };
   for (std::size_t i = 0; i < std::min(n, kEventPrefetchDistance); ++i) prefetch_event(i);
+  for (std::size_t i = 0; i < std::min(n, kEventIdPrefetchDistance); ++i) prefetch_event_id(i);
   for (std::size_t i = 0; i < std::min(n, kPrefetchDistance); ++i) prepare_ahead(i);
   for (std::size_t i = 0; i < n; ++i) {
     prefetch_event(i + kEventPrefetchDistance);
+    prefetch_event_id(i + kEventIdPrefetchDistance);
     if (i + kPrefetchDistance < n) prepare_ahead(i + kPrefetchDistance);
     prefetch_at(i + 6, PrefetchLevel::kHostSlots);
     prefetch_at(i + 4, PrefetchLevel::kBacklogs);
