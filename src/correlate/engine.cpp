@@ -219,6 +219,11 @@ void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
       p.probe_count = 0;
       for (const uint32_t pos : p.positions) {
         const DirectiveState& d = *directives_[pos];
+        // What match() and the occurrence check read of the rules a backlog may be at.
+        const auto& rules = d.directive.rules;
+        for (std::size_t r = 0; r < std::min(rules.size(), kInlineStages); ++r) {
+          prefetch_lines(&rules[r].kind, &rules[r].occurrence + 1);
+        }
         for (const Side side : {Side::kSrc, Side::kDst}) {
           const auto& term = side == Side::kSrc ? p.in.src_term : p.in.dst_term;
           if (!term || d.filed_by_host[static_cast<std::size_t>(side)] == 0) continue;
@@ -247,6 +252,11 @@ void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
       for (std::size_t k = 0; k < p.probe_count; ++k) {
         const Backlog* b = p.probes[k].head;
         if (!b) continue;
+        // The conditions of its stage, and the plugin SIDs of its rule (loaded two levels up).
+        const Conditions& conditions = b->owner->stage_conditions[b->current];
+        prefetch_lines(&conditions, &conditions + 1);
+        const auto& sids = b->owner->directive.rules[b->current].plugin_sid;
+        prefetch_lines(sids.data(), sids.data() + sids.size());
         if (!b->event_keys.empty()) __builtin_prefetch(&b->event_keys.back() + 1, 1);
         b->src_ips.prefetch(p.src_ip_hash);
         b->dst_ips.prefetch(p.dst_ip_hash);
