@@ -14,4 +14,11 @@ ChunkPtr make_chunk(std::span<const std::shared_ptr<const Event>> events) {
   return chunk;
 }
 
+ChunkPtr make_chunk(std::shared_ptr<const void> owner, const Event& e) {
+  auto chunk = std::make_shared<EventChunk>();
+  chunk->owner = std::move(owner);
+  chunk->events.push_back(&e);
+  return chunk;
+}
+
 }  // namespace dsiem::event

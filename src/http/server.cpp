@@ -225,8 +225,8 @@ void Session::on_header(beast::error_code ec, std::size_t bytes) {
 
 void Session::read_body() {
   if (parser_->is_done()) return on_request();
-  // Beast reads at most the buffer's free capacity (512 bytes at first) per receive call: a
-  // batch body of hundreds of kilobytes would take a thousand reads.
+  // Beast reads at most the buffer's free capacity (kSmallBody on a new connection) per receive
+  // call: a batch body of hundreds of kilobytes would take a hundred reads.
   const auto length = parser_->content_length();
   if (!length || *length > kSmallBody) buffer_.reserve(kBodyReadSize);
   bhttp::async_read(stream_, buffer_, *parser_,

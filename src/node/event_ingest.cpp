@@ -155,11 +155,8 @@ void EventIngest::admit(std::shared_ptr<std::string> body, http::Responder respo
   }
   e.rcvd_time = clock_.now_ns();
   e.conn_id = conn_id;
-  auto chunk = std::make_shared<event::EventChunk>();
-  chunk->events.push_back(&e);
-  chunk->owner = std::move(batch);
   auto d = std::make_shared<Delivery>();
-  d->events = std::move(chunk);
+  d->events = event::make_chunk(std::move(batch), e);
   d->accepted = text(200, "");
   d->deadline_ns = clock_.now_ns() + kHandOverTimeoutNs;
   d->respond = std::move(respond);

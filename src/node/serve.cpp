@@ -437,10 +437,7 @@ int run_backend(const cli::Settings& s, const std::filesystem::path& base,
       log::warn("discarding undecodable event from NATS: " + error);
       return;
     }
-    auto chunk = std::make_shared<event::EventChunk>();
-    chunk->events.push_back(&decoded);
-    chunk->owner = std::move(batch);
-    const event::ChunkPtr events = std::move(chunk);
+    const event::ChunkPtr events = event::make_chunk(std::move(batch), decoded);
     // Back-pressure: hold the subscription while the pipeline is full; the client buffers.
     while (!core.push(events)) {
       if (stopping.load()) return;

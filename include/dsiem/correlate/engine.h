@@ -117,9 +117,10 @@ class Engine {
   // level is cheap only once the one before has been loaded.
   enum class PrefetchLevel {
     kDirectives,   // its directives and their duplicate-guard slots
-    kHostSlots,    // the host-table slots its addresses lead to in those directives
+    kHostSlots,    // those directives' rules, and the host-table slots its addresses lead to
     kBacklogs,     // the backlogs filed in those slots
-    kBacklogData,  // what those backlogs point to: event keys, address lists, custom data
+    kBacklogData,  // what those backlogs point to: their stage's conditions and plugin SIDs,
+                   // event keys, address lists, custom data
   };
   void prefetch(Prepared& p, PrefetchLevel level) const;
   void process_prepared(const Prepared& p);

@@ -21,5 +21,7 @@ using ChunkPtr = std::shared_ptr<const EventChunk>;
 
 // A chunk of `events`, each kept alive by its own pointer.
 ChunkPtr make_chunk(std::span<const std::shared_ptr<const Event>> events);
+// A chunk of the one event `e`, kept alive by `owner` (the pooled batch it was decoded into).
+ChunkPtr make_chunk(std::shared_ptr<const void> owner, const Event& e);
 
 }  // namespace dsiem::event
