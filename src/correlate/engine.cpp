@@ -222,7 +222,10 @@ void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
         // What match() and the occurrence check read of the rules a backlog may be at.
         const auto& rules = d.directive.rules;
         for (std::size_t r = 0; r < std::min(rules.size(), kInlineStages); ++r) {
-          prefetch_lines(&rules[r].kind, &rules[r].occurrence + 1);
+          const config::Rule& rule = rules[r];
+          prefetch_lines(&rule.kind, rule.kind == config::RuleType::kTaxonomy
+                                         ? static_cast<const void*>(&rule.subcategory + 1)
+                                         : static_cast<const void*>(&rule.sticky_different + 1));
         }
         for (const Side side : {Side::kSrc, Side::kDst}) {
           const auto& term = side == Side::kSrc ? p.in.src_term : p.in.dst_term;

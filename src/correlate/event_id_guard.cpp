@@ -8,11 +8,6 @@ uint64_t EventIdGuard::hash(std::string_view event_id) {
   return hash_bytes(event_id);
 }
 
-uint64_t EventIdGuard::key(uint64_t event_hash, uint32_t directive) {
-  const uint64_t k = event_hash ^ ((static_cast<uint64_t>(directive) + 1) * 0x9E3779B97F4A7C15ULL);
-  return k == 0 ? 1 : k;  // 0 marks an empty slot
-}
-
 void EventIdGuard::add(uint64_t key, uint64_t backlog_seq) {
   Slot& s = slots_.insert(key, key);
   ++s.count;

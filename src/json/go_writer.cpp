@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -61,15 +62,44 @@ size_t utf8_len(std::string_view s, size_t i) {
 // of 0x80 and above), or s.size(). Most strings (IDs, addresses, names) have none: they are
 // checked 16 bytes at a time.
 #if defined(__SSE2__)
-// Bit k set when byte k of the 16 at `p` is not in kSafe.
-unsigned unsafe_bytes(const char* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+// Bit k set when byte k of `v` is not in kSafe.
+unsigned unsafe_bytes(__m128i v) {
   // Signed: bytes 0x80-0xFF are negative, so "below 0x20" also catches every non-ASCII byte.
   __m128i bad = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-  for (const char c : {'"', '\\', '<', '>', '&'}) {
-    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
-  }
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+  // '"' (0x22) and '&' (0x26) are the only bytes that OR 0x04 turns into 0x26; '<' (0x3c) and
+  // '>' (0x3e) the only ones that OR 0x02 turns into 0x3e.
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x04)), _mm_set1_epi8('&')));
+  bad = _mm_or_si128(bad, _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(0x02)), _mm_set1_epi8('>')));
   return static_cast<unsigned>(_mm_movemask_epi8(bad));
+}
+
+unsigned unsafe_bytes(const char* p) {
+  return unsafe_bytes(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// The first unsafe byte of the `n` (4-15) bytes at `p`, or n: its first and last sizeof(Word)
+// bytes (which overlap) side by side in one vector.
+template <typename Word>
+size_t first_unsafe_in_halves(const char* p, size_t n) {
+  static_assert(sizeof(Word) == 4 || sizeof(Word) == 8);
+  Word head;
+  Word tail;
+  std::memcpy(&head, p, sizeof head);
+  std::memcpy(&tail, p + n - sizeof tail, sizeof tail);
+  __m128i v;
+  if constexpr (sizeof(Word) == 8) {
+    v = _mm_unpacklo_epi64(_mm_cvtsi64_si128(static_cast<long long>(head)),
+                           _mm_cvtsi64_si128(static_cast<long long>(tail)));
+  } else {
+    v = _mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(head)),
+                           _mm_cvtsi32_si128(static_cast<int>(tail)));
+  }
+  // Only the first 2 * sizeof(Word) bytes of the vector are the string's.
+  const unsigned bad = unsafe_bytes(v) & ((1u << (2 * sizeof(Word))) - 1);
+  if (bad == 0) return n;
+  const auto k = static_cast<size_t>(__builtin_ctz(bad));
+  return k < sizeof(Word) ? k : n - 2 * sizeof(Word) + k;
 }
 
 size_t skip_safe(std::string_view s, size_t i) {
@@ -81,17 +111,20 @@ size_t skip_safe(std::string_view s, size_t i) {
   }
   if (i == n) return n;
   // The last bytes: the final 16 of the string (ignoring those already checked), or, for a
-  // shorter string, a copy padded with safe bytes.
+  // shorter rest, its two halves with overlapping loads.
   if (n >= 16) {
     const size_t base = n - 16;
     const unsigned bad = unsafe_bytes(s.data() + base) & (~0u << (i - base));
     return bad != 0 ? base + static_cast<size_t>(__builtin_ctz(bad)) : n;
   }
-  char padded[16];
-  std::memset(padded, 'a', sizeof padded);
-  std::memcpy(padded, s.data() + i, n - i);
-  const unsigned bad = unsafe_bytes(padded);
-  return bad != 0 ? i + static_cast<size_t>(__builtin_ctz(bad)) : n;
+  const size_t left = n - i;
+  if (left >= 8) return i + first_unsafe_in_halves<uint64_t>(s.data() + i, left);
+  if (left >= 4) return i + first_unsafe_in_halves<uint32_t>(s.data() + i, left);
+  for (; i < n; ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b >= 0x80 || !kSafe[b]) break;
+  }
+  return i;
 }
 #else
 size_t skip_safe(std::string_view s, size_t i) {

@@ -77,15 +77,12 @@ TEST(GoWriterString, MixedRunsAreCopiedAroundEscapes) {
 // Runs of safe bytes are skipped in blocks: an escape must be found wherever it falls, at
 // every offset of strings shorter and longer than a block.
 TEST(GoWriterString, EscapeIsFoundAtEveryPosition) {
-  const std::pair<std::string_view, std::string_view> cases[] = {{"\"", "\\\""},
-                                                                 {"\\", "\\\\"},
-                                                                 {"<", "\\u003c"},
-                                                                 {"&", "\\u0026"},
-                                                                 {"\n", "\\n"},
-                                                                 {"\x01", "\\u0001"},
-                                                                 {"\xff", "\\ufffd"},
-                                                                 {"\xc3\xa9", "\xc3\xa9"},
-                                                                 {"\xe2\x80\xa8", "\\u2028"}};
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"\"", "\\\""},           {"\\", "\\\\"},
+      {"<", "\\u003c"},         {">", "\\u003e"},
+      {"&", "\\u0026"},         {"\n", "\\n"},
+      {"\x01", "\\u0001"},      {"\xff", "\\ufffd"},
+      {"\xc3\xa9", "\xc3\xa9"}, {"\xe2\x80\xa8", "\\u2028"}};
   for (std::size_t length = 0; length <= 40; ++length) {
     for (std::size_t at = 0; at <= length; ++at) {
       for (const auto& [raw, escaped] : cases) {
@@ -94,6 +91,22 @@ TEST(GoWriterString, EscapeIsFoundAtEveryPosition) {
         dsiem::json::append_string(out, before + std::string(raw) + after);
         EXPECT_EQ(out, "\"" + before + std::string(escaped) + after + "\"")
             << "length " << length << " at " << at;
+      }
+    }
+  }
+}
+
+// Every printable ASCII byte but the five escaped ones is copied unchanged, wherever it falls
+// (the block checks single out the five with bit tricks that must spare their neighbours).
+TEST(GoWriterString, OtherPrintableBytesAreCopiedAtEveryPosition) {
+  for (int c = 0x20; c < 0x80; ++c) {
+    if (c == '"' || c == '\\' || c == '<' || c == '>' || c == '&') continue;
+    for (std::size_t length = 1; length <= 20; ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string s(length, 'x');
+        s[at] = static_cast<char>(c);
+        EXPECT_EQ(json::quoted(s), "\"" + s + "\"")
+            << "byte " << c << " length " << length << " at " << at;
       }
     }
   }

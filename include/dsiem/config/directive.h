@@ -23,14 +23,18 @@ struct Rule {
   std::string name;
   int64_t stage = 0;
   std::string type;
+  // What matching an event against the rule reads comes next, together (the engine loads it
+  // ahead of the events): from `kind` to `sticky_different` for plugin rules, to
+  // `subcategory` for taxonomy rules.
   RuleType kind = RuleType::kOther;
   int64_t plugin_id = 0;
   std::vector<int64_t> plugin_sid;
   bool plugin_sid_set = false;  // false: absent or null, written as null in alarms
+  int64_t occurrence = 0;
+  std::string sticky_different;
   std::vector<std::string> product;
   std::string category;
   std::vector<std::string> subcategory;
-  int64_t occurrence = 0;
   std::string from;
   std::string to;
   std::string port_from;
@@ -38,7 +42,6 @@ struct Rule {
   std::string protocol;
   int64_t reliability = 0;
   int64_t timeout = 0;
-  std::string sticky_different;
   std::string custom_data1;
   std::string custom_label1;
   std::string custom_data2;

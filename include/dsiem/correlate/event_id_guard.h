@@ -23,7 +23,11 @@ class EventIdGuard {
   // The hash of an event ID, and the key of that event within the directive at position
   // `directive`.
   static uint64_t hash(std::string_view event_id);
-  static uint64_t key(uint64_t event_hash, uint32_t directive);
+  static uint64_t key(uint64_t event_hash, uint32_t directive) {
+    const uint64_t k =
+        event_hash ^ ((static_cast<uint64_t>(directive) + 1) * 0x9E3779B97F4A7C15ULL);
+    return k == 0 ? 1 : k;  // 0 marks an empty slot
+  }
   static uint64_t key(std::string_view event_id, uint32_t directive) {
     return key(hash(event_id), directive);
   }
