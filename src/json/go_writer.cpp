@@ -58,6 +58,15 @@ size_t utf8_len(std::string_view s, size_t i) {
   return 0;
 }
 
+// skip_safe (below) one byte at a time: for the last few bytes, or where there is no SSE2.
+size_t skip_safe_bytewise(std::string_view s, size_t i) {
+  for (; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b >= 0x80 || !kSafe[b]) break;
+  }
+  return i;
+}
+
 // Index of the first byte at or after `i` that is not in kSafe (a byte to escape, or any byte
 // of 0x80 and above), or s.size(). Most strings (IDs, addresses, names) have none: they are
 // checked 16 bytes at a time.
@@ -120,20 +129,11 @@ size_t skip_safe(std::string_view s, size_t i) {
   const size_t left = n - i;
   if (left >= 8) return i + first_unsafe_in_halves<uint64_t>(s.data() + i, left);
   if (left >= 4) return i + first_unsafe_in_halves<uint32_t>(s.data() + i, left);
-  for (; i < n; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b >= 0x80 || !kSafe[b]) break;
-  }
-  return i;
+  return skip_safe_bytewise(s, i);
 }
 #else
 size_t skip_safe(std::string_view s, size_t i) {
-  while (i < s.size()) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b >= 0x80 || !kSafe[b]) break;
-    ++i;
-  }
-  return i;
+  return skip_safe_bytewise(s, i);
 }
 #endif
 
