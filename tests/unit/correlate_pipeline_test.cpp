@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -52,19 +54,26 @@ class GatedSink final : public alarm::RecordSink {
   std::vector<std::string> links_;
 };
 
-// `ids` as one chunk, every event from its own source (each creates a backlog and a link).
-event::ChunkPtr chunk_of(std::vector<std::string> ids, std::shared_ptr<void>* owner_out = nullptr) {
-  auto storage = std::make_shared<std::vector<event::Event>>();
-  int source = 0;
-  for (auto& id : ids) {
-    storage->push_back(test::make_event(
-        id, "10.0." + std::to_string(id.size()) + "." + std::to_string(++source), "8.8.8.8", T));
-  }
+// `events` as one chunk that owns them.
+event::ChunkPtr chunk_of_events(std::vector<event::Event> events,
+                                std::shared_ptr<void>* owner_out = nullptr) {
+  auto storage = std::make_shared<std::vector<event::Event>>(std::move(events));
   auto chunk = std::make_shared<event::EventChunk>();
   for (const auto& e : *storage) chunk->events.push_back(&e);
   chunk->owner = storage;
   if (owner_out) *owner_out = storage;
   return chunk;
+}
+
+// `ids` as one chunk, every event from its own source (each creates a backlog and a link).
+event::ChunkPtr chunk_of(std::vector<std::string> ids, std::shared_ptr<void>* owner_out = nullptr) {
+  std::vector<event::Event> events;
+  int source = 0;
+  for (auto& id : ids) {
+    events.push_back(test::make_event(
+        id, "10.0." + std::to_string(id.size()) + "." + std::to_string(++source), "8.8.8.8", T));
+  }
+  return chunk_of_events(std::move(events), owner_out);
 }
 
 TEST(PipelineTest, ChunksAreTakenWholeOrNotAtAllAndReleasedWhenProcessed) {
@@ -92,6 +101,52 @@ TEST(PipelineTest, ChunksAreTakenWholeOrNotAtAllAndReleasedWhenProcessed) {
   EXPECT_EQ(pipeline.processed(), 7u);
   pipeline.stop();
   EXPECT_TRUE(watched.expired()) << "a processed chunk's events are no longer held";
+}
+
+// Testing directive 1 with its rules on plugin `plugin_id` instead, as directive `id`.
+config::Directive directive_on_plugin(int64_t id, int64_t plugin_id) {
+  config::Directive d = test::testing_directive(1);
+  d.id = id;
+  for (config::Rule& r : d.rules) r.plugin_id = plugin_id;
+  return d;
+}
+
+// With two shards, an event both shards' directives can use reaches both, and a chunk mixing
+// the shards' events reaches each directive's backlogs in push order; events no directive can
+// use are counted as processed, and drain() still waits for the events before them.
+TEST(PipelineTest, MixedChunksReachEveryShardsDirectivesInPushOrder) {
+  ManualClock clock(T + 10);
+  test::CapturingSink sink;
+  Pipeline::Options options;
+  options.shards = 2;
+  // Directives 1 and 3 both use plugin 1001 and land on shards 0 and 1; directive 2 on shard 1.
+  Pipeline pipeline(
+      {directive_on_plugin(1, 1001), directive_on_plugin(2, 2002), directive_on_plugin(3, 1001)},
+      test::testing_assets(), clock, sink, options);
+  std::vector<event::Event> mixed;
+  for (int i = 0; i < 6; ++i) {
+    // 1001, 2002, 1001, ... all from one source: one backlog per directive.
+    mixed.push_back(test::make_event("m" + std::to_string(i), "192.168.1.1", "8.8.8.8", T + i,
+                                     i % 2 == 0 ? 1001 : 2002));
+  }
+  ASSERT_TRUE(pipeline.push(chunk_of_events(std::move(mixed))));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(pipeline.push(chunk_of_events(
+        {test::make_event("x" + std::to_string(i), "192.168.1.1", "8.8.8.8", T, 9999)})));
+  }
+  pipeline.drain();
+  EXPECT_EQ(pipeline.processed(), 56u);
+  // Per alarm (backlog), its events in push order.
+  std::map<std::string, std::vector<std::string>> by_alarm;
+  for (const auto& l : sink.links()) {
+    by_alarm[test::alarm_id_of(l)].push_back(test::string_field(l, "event_id"));
+  }
+  std::vector<std::vector<std::string>> lists;
+  for (auto& [alarm, ids] : by_alarm) lists.push_back(ids);
+  std::sort(lists.begin(), lists.end());
+  EXPECT_EQ(lists, (std::vector<std::vector<std::string>>{
+                       {"m0", "m2", "m4"}, {"m0", "m2", "m4"}, {"m1", "m3", "m5"}}));
+  pipeline.stop();
 }
 
 TEST(PipelineTest, EmptyChunksAndEventPointersAreAccepted) {
