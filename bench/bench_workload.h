@@ -47,8 +47,8 @@ inline constexpr int kLoadSources = 16;
 
 // The engine logs every backlog creation and stage change at INFO on stdout; that would swamp
 // the benchmark output and time the terminal instead of the engine. The log has no level
-// setting of its own, so its logger is created here and then muted through spdlog's registry.
-// The engine still formats each line, as it does in production.
+// setting of its own, so its logger is created here and then muted through spdlog's registry
+// (log::write then returns before formatting the line).
 inline void mute_engine_log() {
   log::setup(false);
   spdlog::set_level(spdlog::level::off);

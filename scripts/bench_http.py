@@ -2,7 +2,8 @@
 """End-to-end throughput of `dsiem serve` on loopback, driven by `dsiem bench`.
 
   scripts/bench_http.py --bin build/dsiem --configs DIR --template event.json
-                        [--runs 3] [--duration 10] [--connections 16] [--batch 0] [--ndjson]
+                        [--runs 3] [--duration 10] [--connections 16] [--client-threads 1]
+                        [--pool 20000] [--batch 0] [--ndjson]
                         [--rate 0] [--shards N] [--serve-args "-e 1000000 -i 0 -q 0"]
 
 Each run copies the binary and DIR/* (assets and directives) into a fresh temporary
@@ -79,6 +80,7 @@ def one_run(args, run):
             wait_until_live(port)
             load = [binary, "bench", "--url", f"http://127.0.0.1:{port}/events",
                     "--template", args.template, "-c", str(args.connections),
+                    "-t", str(args.client_threads), "--pool", str(args.pool),
                     "-d", str(args.duration), "--alarm-events",
                     os.path.join(work, "logs", "siem_alarm_events.json"), "--json"]
             if args.batch:
@@ -110,6 +112,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--client-threads", type=int, default=1)
+    ap.add_argument("--pool", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--ndjson", action="store_true")
     ap.add_argument("--rate", type=int, default=0)

@@ -44,20 +44,29 @@ RawAsset decode_asset(simdjson::dom::element item) {
   return r;
 }
 
-void upsert(std::vector<Asset>& set, Asset asset) {
-  for (Asset& existing : set) {
-    if (existing.cidr == asset.cidr) {
-      existing = std::move(asset);
-      return;
+// -> the asset's position in `set`.
+std::size_t upsert(std::vector<Asset>& set, Asset asset) {
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    if (set[i].cidr == asset.cidr) {
+      set[i] = std::move(asset);
+      return i;
     }
   }
   set.push_back(std::move(asset));
+  return set.size() - 1;
 }
 
 }  // namespace
 
 void Assets::add(Asset asset) {
-  upsert(asset.whitelisted ? whitelist_ : assets_, std::move(asset));
+  if (asset.whitelisted) {
+    upsert(whitelist_, std::move(asset));
+    return;
+  }
+  std::string text = asset.cidr.to_string();
+  const std::size_t position = upsert(assets_, std::move(asset));
+  if (position == network_texts_.size()) network_texts_.emplace_back();
+  network_texts_[position] = std::move(text);
 }
 
 void Assets::add_from_json(std::string_view json_text) {
@@ -148,17 +157,20 @@ std::string_view Assets::name(std::string_view ip) const {
   return {};
 }
 
-std::vector<std::string> Assets::networks(std::string_view ip) const {
-  std::vector<std::string> out;
+std::vector<std::string_view> Assets::networks(std::string_view ip) const {
+  std::vector<std::string_view> out;
   auto parsed = IpAddress::parse(ip);
   if (!parsed) return out;
-  std::vector<const Asset*> hits;
-  for (const Asset& a : assets_) {
-    if (!a.cidr.is_host() && a.cidr.contains(*parsed)) hits.push_back(&a);
+  std::vector<std::size_t> hits;
+  for (std::size_t i = 0; i < assets_.size(); ++i) {
+    const Cidr& cidr = assets_[i].cidr;
+    if (!cidr.is_host() && cidr.contains(*parsed)) hits.push_back(i);
   }
-  std::stable_sort(hits.begin(), hits.end(),
-                   [](const Asset* x, const Asset* y) { return x->cidr.prefix < y->cidr.prefix; });
-  for (const Asset* a : hits) out.push_back(a->cidr.to_string());
+  std::stable_sort(hits.begin(), hits.end(), [this](std::size_t x, std::size_t y) {
+    return assets_[x].cidr.prefix < assets_[y].cidr.prefix;
+  });
+  out.reserve(hits.size());
+  for (const std::size_t i : hits) out.push_back(network_texts_[i]);
   return out;
 }
 

@@ -50,15 +50,18 @@ int64_t wrap_mul(int64_t a, int64_t b) {
 }
 
 // Adds an event address to a backlog's src_ips / dst_ips: distinct, in first-seen order, and
-// 0.0.0.0 only while it is the only entry (correlation.md §6.1 step 4).
-void add_address(UniqueStrings& list, std::string_view ip, uint64_t hash) {
+// 0.0.0.0 only while it is the only entry (correlation.md §6.1 step 4). Returns false when
+// `ip` replaced that 0.0.0.0, the one case where the list does not only grow.
+bool add_address(UniqueStrings& list, std::string_view ip, uint64_t hash) {
   constexpr std::string_view kZero = "0.0.0.0";
   if (ip == kZero) {
     if (list.empty()) list.insert(ip, hash);
-    return;
+    return true;
   }
-  if (list.size() == 1 && list.items().front() == kZero) list.clear();
+  const bool replaces_zero = list.size() == 1 && list.items().front() == kZero;
+  if (replaces_zero) list.clear();
   list.insert(ip, hash);
+  return !replaces_zero;
 }
 
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
@@ -135,6 +138,10 @@ struct Engine::Backlog {
   int64_t risk = 0;
   int64_t created_time = 0;
   std::vector<std::string> networks;  // sorted
+  // How many of src_ips / dst_ips (from the front) have their networks in `networks`: an
+  // update adds only those of the addresses that came since.
+  uint32_t networked_src_ips = 0;
+  uint32_t networked_dst_ips = 0;
   // Intel hits and vulnerabilities, shared with the lookups in flight; null until the first
   // lookup is started.
   std::shared_ptr<enrich::AlarmFindings> findings;
@@ -446,8 +453,8 @@ void Engine::append(Backlog& b, std::size_t stage, const event::Event& e) {
   b.event_keys.push_back(key);
   guard_.add(key, b.seq);
   ++b.stages[stage].count;
-  add_address(b.src_ips, e.src_ip, current_->src_ip_hash);
-  add_address(b.dst_ips, e.dst_ip, current_->dst_ip_hash);
+  if (!add_address(b.src_ips, e.src_ip, current_->src_ip_hash)) b.networked_src_ips = 0;
+  if (!add_address(b.dst_ips, e.dst_ip, current_->dst_ip_hash)) b.networked_dst_ips = 0;
   for (int k = 1; k <= 3; ++k) {
     const std::string& label = e.custom_label(k);
     const std::string& content = e.custom_data(k);
@@ -507,14 +514,19 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
     b.alarm_created = true;
     b.created_time = b.status_time;
   }
-  for (const auto* list : {&b.src_ips, &b.dst_ips}) {
-    for (const std::string& ip : list->items()) {
-      for (std::string& net : assets_->networks(ip)) {
+  // `networks` is a union that only grows (alarms.md §3.1 step 4).
+  const auto add_networks = [&](const UniqueStrings& list, uint32_t& networked) {
+    const std::vector<std::string>& ips = list.items();
+    for (std::size_t i = networked; i < ips.size(); ++i) {
+      for (const std::string_view net : assets_->networks(ips[i])) {
         auto pos = std::lower_bound(b.networks.begin(), b.networks.end(), net);
-        if (pos == b.networks.end() || *pos != net) b.networks.insert(pos, std::move(net));
+        if (pos == b.networks.end() || *pos != net) b.networks.emplace(pos, net);
       }
     }
-  }
+    networked = static_cast<uint32_t>(ips.size());
+  };
+  add_networks(b.src_ips, b.networked_src_ips);
+  add_networks(b.dst_ips, b.networked_dst_ips);
   enrich::Enricher* enricher = options_.enricher;
   const bool start_lookups = lookups && enricher && enricher->enabled();
   if (start_lookups && !b.findings) b.findings = std::make_shared<enrich::AlarmFindings>();

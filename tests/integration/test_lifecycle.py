@@ -20,6 +20,9 @@ Tests:
   no_200_after_stop POSTs sent more than 1 s after SIGTERM never get 200
   health_and_vars   /health/live, /health/ready, /debug/vars/ keys
   config_dump       configs/dsiem_config.json: mode 0644, sorted keys, tags/status arrays
+  shards            DSIEM_SHARDS: a bad value stops start-up, 2 shards link every event once
+  log_burst         a burst of backlog-creation lines from two shards reaches stdout whole,
+                    within seconds, while the engine runs
 
 Only 127.0.0.1 is used, and every wait is bounded. The last line printed is
 'N passed, N failed'; the exit status is non-zero if anything failed.
@@ -576,6 +579,48 @@ def test_shards(inst):
     check_links_exactly(read_links(inst.links_path), ids, LINKS_FILE)
 
 
+def stdout_json_lines(inst):
+    """-> (parsed JSON log lines of stdout so far, lines that are not whole JSON objects)."""
+    inst.stdout.flush()
+    parsed, torn = [], []
+    with open(os.path.join(inst.tmp, "stdout.log"), encoding="utf-8", errors="replace") as f:
+        for line in f.read().splitlines():
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                torn.append(line)
+                continue
+            (parsed if isinstance(obj, dict) else torn).append(obj)
+    return parsed, torn
+
+
+def test_log_burst(inst):
+    """Two shards logging a burst (two lines per new backlog) while the engine keeps running:
+    every line reaches stdout within the periodic flush, whole, without waiting for exit."""
+    inst.start(["--minEPS", "0"], env={"DSIEM_SHARDS": "2"}).wait_listening()
+    ids = ["burst-%04d" % i for i in range(600)]
+    results = post_parallel(inst.port, ids, 4)
+    check(all(r == (200, b"") for r in results.values()), "not every POST answered 200")
+    check(wait_for(lambda: len(read_links(inst.links_path)) == len(ids), FILE_WAIT_TIMEOUT_S),
+          "%d of %d links written" % (len(read_links(inst.links_path)), len(ids)))
+    backlogs = {rec["alarm_id"] for rec in read_links(inst.links_path)}
+
+    def logged():
+        lines, _ = stdout_json_lines(inst)
+        return {l.get("backlog") for l in lines
+                if l.get("msg") == "Creating new backlog" and l.get("level") == "INFO"}
+
+    # INFO lines of a burst are flushed at least once a second.
+    check(wait_for(lambda: backlogs <= logged(), 3.0),
+          "%d of %d 'Creating new backlog' lines on stdout 3 s after the burst, engine running"
+          % (len(backlogs & logged()), len(backlogs)))
+    _, torn = stdout_json_lines(inst)
+    check(not torn, "%d stdout line(s) not a whole JSON object, e.g. %r" % (len(torn), torn[:2]))
+    check(inst.proc.poll() is None, "dsiem exited during the burst")
+    inst.signal(signal.SIGTERM)
+    check(inst.wait_exit(DRAIN_EXIT_TIMEOUT_S) == 0, "exit status after SIGTERM is not 0")
+
+
 TESTS = [
     ("sigterm_drain", test_sigterm_drain),
     ("sigint_drain", test_sigint_drain),
@@ -585,6 +630,7 @@ TESTS = [
     ("health_and_vars", test_health_and_vars),
     ("config_dump", test_config_dump),
     ("shards", test_shards),
+    ("log_burst", test_log_burst),
 ]
 
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dsiem/config/directive.h"
@@ -15,7 +16,7 @@ using dsiem::config::Asset;
 using dsiem::config::Assets;
 using dsiem::config::ConfigError;
 using dsiem::test::TempDir;
-using Strings = std::vector<std::string>;
+using Views = std::vector<std::string_view>;
 
 Asset asset(std::string name, std::string_view cidr, int64_t value, bool whitelisted = false) {
   auto parsed = Cidr::parse(cidr);
@@ -139,8 +140,8 @@ TEST(Assets, TestingAssetsExample) {
   EXPECT_EQ(a->value("8.8.8.8"), 0);
   EXPECT_EQ(a->name("192.168.0.1"), "Firewall");
   EXPECT_EQ(a->name("192.168.0.10"), "");
-  EXPECT_EQ(a->networks("192.168.0.1"), Strings{"192.168.0.0/16"});
-  EXPECT_EQ(a->networks("8.8.8.8"), Strings{});
+  EXPECT_EQ(a->networks("192.168.0.1"), Views{"192.168.0.0/16"});
+  EXPECT_EQ(a->networks("8.8.8.8"), Views{});
 }
 
 TEST(Assets, WhitelistIsSeparateFromHomeNet) {
@@ -152,14 +153,14 @@ TEST(Assets, WhitelistIsSeparateFromHomeNet) {
   EXPECT_TRUE(a->in_home_net("192.168.0.2"));
   EXPECT_EQ(a->value("192.168.0.2"), 2);
   EXPECT_EQ(a->name("192.168.0.2"), "");
-  EXPECT_EQ(a->networks("192.168.0.2"), Strings{"192.168.0.0/16"});
+  EXPECT_EQ(a->networks("192.168.0.2"), Views{"192.168.0.0/16"});
 
   Assets only_whitelist;
   only_whitelist.add(asset("scanner", "10.0.0.0/8", 5, true));
   EXPECT_TRUE(only_whitelist.is_whitelisted("10.1.1.1"));
   EXPECT_FALSE(only_whitelist.in_home_net("10.1.1.1"));
   EXPECT_EQ(only_whitelist.value("10.1.1.1"), 0);
-  EXPECT_EQ(only_whitelist.networks("10.1.1.1"), Strings{});
+  EXPECT_EQ(only_whitelist.networks("10.1.1.1"), Views{});
   EXPECT_EQ(only_whitelist.asset_count(), 0u);
   EXPECT_EQ(only_whitelist.whitelist_count(), 1u);
 }
@@ -195,18 +196,18 @@ TEST(Assets, NetworksByIncreasingPrefixWithoutHosts) {
   a.add(asset("b", "10.1.0.0/16", 1));
   a.add(asset("other", "10.2.0.0/16", 1));
   a.add(asset("wl", "10.1.1.0/25", 1, true));
-  EXPECT_EQ(a.networks("10.1.1.1"), (Strings{"10.0.0.0/8", "10.1.0.0/16", "10.1.1.0/24"}));
-  EXPECT_EQ(a.networks("10.2.0.1"), (Strings{"10.0.0.0/8", "10.2.0.0/16"}));
+  EXPECT_EQ(a.networks("10.1.1.1"), (Views{"10.0.0.0/8", "10.1.0.0/16", "10.1.1.0/24"}));
+  EXPECT_EQ(a.networks("10.2.0.1"), (Views{"10.0.0.0/8", "10.2.0.0/16"}));
 
   Assets v6;
   v6.add(asset("n", "2002:C0A8:1::/64", 1));
-  EXPECT_EQ(v6.networks("2002:c0a8:1::5"), Strings{"2002:c0a8:1::/64"});
+  EXPECT_EQ(v6.networks("2002:c0a8:1::5"), Views{"2002:c0a8:1::/64"});
 }
 
 TEST(Assets, NetworksAreNormalisedMasked) {
   Assets a;
   a.add_from_json(R"({"assets":[{"name":"n","cidr":"192.168.0.1/24","value":2}]})");
-  EXPECT_EQ(a.networks("192.168.0.77"), Strings{"192.168.0.0/24"});
+  EXPECT_EQ(a.networks("192.168.0.77"), Views{"192.168.0.0/24"});
   EXPECT_TRUE(a.in_home_net("192.168.0.200"));
   EXPECT_FALSE(a.in_home_net("192.168.1.1"));
 }

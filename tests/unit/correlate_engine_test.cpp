@@ -778,6 +778,24 @@ TEST_F(EngineTest, ZeroAddressIsDroppedOnceAnotherIpArrives) {
       << alarms()[1];
 }
 
+// An update adds the networks of the addresses that came since the last one, including an
+// address that took the place of 0.0.0.0 at the front of its list.
+TEST_F(EngineTest, NetworksGrowWithEachUpdateAndCoverAnAddressThatReplacedZero) {
+  start(two_stage({.occ2 = 2, .from2 = "ANY"}));
+  feed(ev("a", "0.0.0.0", "10.0.0.2", T), T + 1);
+  ASSERT_EQ(alarms().size(), 1u);
+  EXPECT_TRUE(contains(alarms()[0], R"("networks":["10.0.0.0/8"])")) << alarms()[0];
+  feed(ev("b", "192.168.5.5", "8.8.8.8", T + 1), T + 2);
+  feed(ev("c", "192.168.5.5", "172.16.0.9", T + 2), T + 3);
+  ASSERT_EQ(alarms().size(), 2u);
+  EXPECT_TRUE(contains(
+      alarms()[1], R"("src_ips":["192.168.5.5"],"dst_ips":["10.0.0.2","8.8.8.8","172.16.0.9"])"))
+      << alarms()[1];
+  EXPECT_TRUE(
+      contains(alarms()[1], R"("networks":["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16"])"))
+      << alarms()[1];
+}
+
 TEST_F(EngineTest, CustomDataPairsNeedLabelAndContentAndAreUnique) {
   start(two_stage({.occ2 = 3}));
   Event a = ev("a", "10.0.0.1", "8.8.8.8", T);

@@ -38,14 +38,17 @@ class Assets {
   int64_t value(std::string_view ip) const;
   // Name of the single-host asset equal to `ip`, or "".
   std::string_view name(std::string_view ip) const;
-  // Non-host asset networks containing `ip`, by increasing prefix length.
-  std::vector<std::string> networks(std::string_view ip) const;
+  // Non-host asset networks containing `ip` as text (valid while the Assets live), by
+  // increasing prefix length.
+  std::vector<std::string_view> networks(std::string_view ip) const;
 
   std::size_t asset_count() const { return assets_.size(); }
   std::size_t whitelist_count() const { return whitelist_.size(); }
 
  private:
-  std::vector<Asset> assets_;     // non-whitelisted, one per CIDR (a later definition replaces)
+  std::vector<Asset> assets_;  // non-whitelisted, one per CIDR (a later definition replaces)
+  // assets_[i].cidr as text: an alarm lists the networks of its addresses at every update.
+  std::vector<std::string> network_texts_;
   std::vector<Asset> whitelist_;  // whitelisted, one per CIDR
 };
 
