@@ -45,7 +45,7 @@ TEST(LargeArrayAllocatorTest, LargeArraysAreAlignedAndUsable) {
   LargeArrayAllocator<uint64_t> allocator;
   const std::size_t large = (std::size_t{4} << 20) / sizeof(uint64_t) + 3;
   uint64_t* big = allocator.allocate(large);
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(big) % LargeArrayAllocator<uint64_t>::kHugePage, 0u);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(big) % dsiem::kHugePage, 0u);
   for (std::size_t i = 0; i < large; ++i) big[i] = i;
   EXPECT_EQ(big[large - 1], large - 1);
   allocator.deallocate(big, large);

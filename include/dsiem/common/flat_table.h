@@ -1,14 +1,13 @@
 #pragma once
 
-#include <sys/mman.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <new>
 #include <utility>
 #include <vector>
+
+#include "dsiem/common/huge_pages.h"
 
 namespace dsiem {
 
@@ -18,7 +17,6 @@ namespace dsiem {
 template <typename T>
 struct LargeArrayAllocator {
   using value_type = T;
-  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
   LargeArrayAllocator() = default;
   template <typename U>
@@ -27,17 +25,13 @@ struct LargeArrayAllocator {
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
     if (bytes < kHugePage) return std::allocator<T>().allocate(n);
-    const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    void* p = std::aligned_alloc(kHugePage, rounded);
-    if (!p) throw std::bad_alloc();
-    madvise(p, rounded, MADV_HUGEPAGE);  // advice only: 4 KB pages still work
-    return static_cast<T*>(p);
+    return static_cast<T*>(map_huge_pages(bytes));
   }
   void deallocate(T* p, std::size_t n) {
     if (n * sizeof(T) < kHugePage) {
       std::allocator<T>().deallocate(p, n);
     } else {
-      std::free(p);
+      unmap_huge_pages(p, n * sizeof(T));
     }
   }
   template <typename U>

@@ -63,6 +63,13 @@ class Engine {
   int64_t next_tick_ns() const;
 
   std::size_t backlog_count() const { return live_backlogs_; }
+  // Memory of the backlog objects of every engine in the process (they share one huge-page
+  // slab): what live and buried backlogs use, and what the slab took from the heap.
+  struct BacklogStorage {
+    std::size_t used_bytes = 0;
+    std::size_t reserved_bytes = 0;
+  };
+  static BacklogStorage backlog_storage();
   // Directives with at least one live backlog.
   std::size_t active_directive_count() const { return active_directives_; }
   std::size_t directive_count() const { return directives_.size(); }
