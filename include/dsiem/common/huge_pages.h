@@ -78,11 +78,11 @@ class HugePageSlab {
 
   void* allocate() {
     std::lock_guard lock(mu_);
-    ++in_use_;
     if (free_) {
       Slot* s = free_;
       ASAN_UNPOISON_MEMORY_REGION(s, sizeof(Slot));
       free_ = s->next;
+      ++in_use_;
       return s;
     }
     if (next_ == blocks_.size() * kSlotsPerBlock) {
@@ -91,6 +91,7 @@ class HugePageSlab {
     }
     Slot* s = blocks_.back() + next_ % kSlotsPerBlock;
     ++next_;
+    ++in_use_;
     ASAN_UNPOISON_MEMORY_REGION(s, sizeof(Slot));
     return s;
   }
