@@ -16,8 +16,9 @@ inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
 namespace detail {
 inline std::atomic<std::size_t> huge_page_bytes{0};
-inline std::size_t whole_huge_pages(std::size_t bytes) {
-  return (bytes + kHugePage - 1) / kHugePage * kHugePage;
+// `n` rounded up to a multiple of kHugePage (a size, or an address).
+inline std::size_t whole_huge_pages(std::size_t n) {
+  return (n + kHugePage - 1) / kHugePage * kHugePage;
 }
 }  // namespace detail
 
@@ -32,7 +33,7 @@ inline void* map_huge_pages(std::size_t bytes) {
   void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) throw std::bad_alloc();
   const auto start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  const std::uintptr_t aligned = detail::whole_huge_pages(start);
   if (aligned > start) munmap(raw, aligned - start);
   const std::uintptr_t tail = start + mapped - (aligned + rounded);
   if (tail > 0) munmap(reinterpret_cast<void*>(aligned + rounded), tail);

@@ -64,7 +64,7 @@ class Engine {
 
   std::size_t backlog_count() const { return live_backlogs_; }
   // Memory of the backlog objects of every engine in the process (they share one huge-page
-  // slab): what live and buried backlogs use, and what the slab took from the heap.
+  // slab): what live and buried backlogs use, and what the slab has mapped.
   struct BacklogStorage {
     std::size_t used_bytes = 0;
     std::size_t reserved_bytes = 0;
