@@ -2,6 +2,7 @@
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JOBS="${JOBS:-2}"
+TEST_JOBS="${TEST_JOBS:-4}"
 
 # configure_build DIR CMAKE_ARGS...: configure DIR, with Ninja when available.
 # An already configured DIR keeps its generator (CMake refuses to switch).
