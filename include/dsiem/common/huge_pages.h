@@ -1,11 +1,13 @@
 #pragma once
 
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #include <sys/mman.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -15,6 +17,12 @@ namespace dsiem {
 inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
 namespace detail {
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 inline std::atomic<std::size_t> huge_page_bytes{0};
 // `n` rounded up to a multiple of kHugePage (a size, or an address).
 inline std::size_t whole_huge_pages(std::size_t n) {
@@ -39,12 +47,16 @@ inline void* map_huge_pages(std::size_t bytes) {
   if (tail > 0) munmap(reinterpret_cast<void*>(aligned + rounded), tail);
   void* p = reinterpret_cast<void*>(aligned);
   madvise(p, rounded, MADV_HUGEPAGE);  // advice only: 4 KB pages still work
+  // LeakSanitizer scans only malloc's heap, stacks and globals: heap memory that objects here
+  // own would otherwise be reported as leaked.
+  if constexpr (detail::kAddressSanitizer) __lsan_register_root_region(p, rounded);
   detail::huge_page_bytes += rounded;
   return p;
 }
 
 inline void unmap_huge_pages(void* p, std::size_t bytes) {
   const std::size_t rounded = detail::whole_huge_pages(bytes);
+  if constexpr (detail::kAddressSanitizer) __lsan_unregister_root_region(p, rounded);
   munmap(p, rounded);
   detail::huge_page_bytes -= rounded;
 }
@@ -101,9 +113,11 @@ class HugePageSlab {
     auto* s = static_cast<Slot*>(p);
     std::lock_guard lock(mu_);
     --in_use_;
+    // Under AddressSanitizer, a freed object stays unreadable until its slot is reused, and
+    // leaves no pointer behind that would hide a leak of what it owned from LeakSanitizer.
+    if constexpr (detail::kAddressSanitizer) std::memset(s, 0, sizeof(Slot));
     s->next = free_;
     free_ = s;
-    // Under AddressSanitizer, a freed object stays unreadable until its slot is reused.
     ASAN_POISON_MEMORY_REGION(s, sizeof(Slot));
   }
 
