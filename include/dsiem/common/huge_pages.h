@@ -17,7 +17,9 @@ namespace dsiem {
 inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
 namespace detail {
-#if defined(__SANITIZE_ADDRESS__)
+// The test of <sanitizer/asan_interface.h> (which defines __has_feature where the compiler
+// does not): GCC defines the macro, clang has the feature.
+#if __has_feature(address_sanitizer) || defined(__SANITIZE_ADDRESS__)
 inline constexpr bool kAddressSanitizer = true;
 #else
 inline constexpr bool kAddressSanitizer = false;
