@@ -49,6 +49,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from loopback_ports import free_port  # noqa: E402
+
 STARTUP_TIMEOUT_S = 30.0    # generous: sanitizer builds start slowly
 REQUEST_TIMEOUT_S = 30.0
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -82,11 +85,6 @@ class Results:
 
 
 # ------------------------------------------------------------------ process helpers
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def prepare_dir(binary, config_files):
     """Temp dir with the binary copied in (its base dir is the executable's dir) and configs/."""

@@ -47,6 +47,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from loopback_ports import free_port  # noqa: E402
+
 ALARMS_FILE = "siem_alarms.json"
 LINKS_FILE = "siem_alarm_events.json"
 
@@ -177,11 +180,6 @@ def find_cases(paths):
 
 
 # ------------------------------------------------------------------ running the binary
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def wait_listening(proc, port, timeout):
     deadline = time.monotonic() + timeout

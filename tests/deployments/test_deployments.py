@@ -25,13 +25,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import traceback
 from pathlib import Path
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from loopback_ports import free_port  # noqa: E402
 
 try:
     import yaml  # type: ignore
@@ -450,12 +452,6 @@ def k8s_env(container: dict) -> dict:
         else:
             out[item["name"]] = "" if item.get("value") is None else str(item["value"])
     return out
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,9 @@ import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from loopback_ports import free_port  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 NESD_FIXTURES = os.path.join(HERE, "enrichment", "nesd")
 
@@ -188,12 +191,6 @@ def wait_for(predicate, timeout, interval=0.05):
         if time.monotonic() >= deadline:
             return False
         time.sleep(interval)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ------------------------------------------------------------------ lookup servers

@@ -44,6 +44,9 @@ import threading
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from loopback_ports import free_port  # noqa: E402
+
 LINKS_FILE = "siem_alarm_events.json"
 ALARMS_FILE = "siem_alarms.json"
 
@@ -94,11 +97,6 @@ def check(cond, msg):
 
 
 # ------------------------------------------------------------------ helpers
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def now_rfc3339():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

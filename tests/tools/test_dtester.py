@@ -40,6 +40,9 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from loopback_ports import free_port  # noqa: E402
+
 STARTUP_TIMEOUT_S = 30.0  # generous: sanitizer builds start slowly
 DTESTER_TIMEOUT_S = 60.0
 ALARM_WAIT_S = 20.0
@@ -133,12 +136,6 @@ class TestFailure(Exception):
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def title_pattern(name):
