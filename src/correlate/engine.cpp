@@ -28,7 +28,7 @@ constexpr int64_t kOutOfOrderTolerance = 5;
 // with the work of the events in between.
 constexpr std::size_t kPrefetchDistance = 8;
 // How many events ahead a batch loads the events themselves, and then the text of their IDs
-// (hashed by prepare(); the rest of what it reads lies in the event itself).
+// and their directive-index slots (what prepare() reads beyond the event itself).
 constexpr std::size_t kEventPrefetchDistance = kPrefetchDistance + 8;
 constexpr std::size_t kEventIdPrefetchDistance = kPrefetchDistance + 4;
 // Within a batch the clock is read once per this many events: the engine keeps whole seconds,
@@ -242,7 +242,10 @@ void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
   switch (level) {
     case PrefetchLevel::kDirectives:
       for (const uint32_t pos : p.positions) {
-        __builtin_prefetch(directives_[pos].get());
+        // The two parts of the state the next levels and process_directive() read.
+        const DirectiveState* d = directives_[pos].get();
+        prefetch_lines(&d->directive.rules, &d->directive.rules + 1);
+        prefetch_lines(&d->live_backlogs, &d->unkeyed + 1);
         guard_.prefetch(EventIdGuard::key(p.event_hash, pos));
       }
       return;
@@ -253,11 +256,9 @@ void Engine::prefetch(Prepared& p, PrefetchLevel level) const {
         const DirectiveState& d = *directives_[pos];
         // What match() and the occurrence check read of the rules a backlog may be at.
         const auto& rules = d.directive.rules;
+        // Through `subcategory` for every kind: reading `kind` first would wait for the line.
         for (std::size_t r = 0; r < std::min(rules.size(), kInlineStages); ++r) {
-          const config::Rule& rule = rules[r];
-          prefetch_lines(&rule.kind, rule.kind == config::RuleType::kTaxonomy
-                                         ? static_cast<const void*>(&rule.subcategory + 1)
-                                         : static_cast<const void*>(&rule.sticky_different + 1));
+          prefetch_lines(&rules[r].kind, &rules[r].subcategory + 1);
         }
         for (const Side side : {Side::kSrc, Side::kDst}) {
           const auto& term = side == Side::kSrc ? p.in.src_term : p.in.dst_term;
@@ -329,10 +330,12 @@ void Engine::process(std::span<const event::Event* const> events) {
   const auto prefetch_event = [&](std::size_t j) {
     if (j < n) prefetch_lines(events[j], events[j] + 1);
   };
+  // Once the event is loaded: the text of its ID and its directive-index slot.
   const auto prefetch_event_id = [&](std::size_t j) {
     if (j >= n) return;
     const std::string& id = events[j]->event_id;
     prefetch_lines(id.data(), id.data() + id.size());
+    index_.prefetch(*events[j]);
   };
   for (std::size_t i = 0; i < std::min(n, kEventPrefetchDistance); ++i) prefetch_event(i);
   for (std::size_t i = 0; i < std::min(n, kEventIdPrefetchDistance); ++i) prefetch_event_id(i);
