@@ -11,12 +11,14 @@
 #include <malloc.h>
 
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "bench_workload.h"
 #include "dsiem/common/clock.h"
 #include "dsiem/common/huge_pages.h"
+#include "dsiem/common/ip.h"
 #include "dsiem/correlate/engine.h"
 #include "dsiem/event/batch.h"
 #include "dsiem/event/event.h"
@@ -252,6 +254,25 @@ void BM_BacklogMemory(benchmark::State& state) {
 }
 // One iteration: the engine's state is what is measured, and it only grows.
 BENCHMARK(BM_BacklogMemory)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Parsing an event address (twice per event: its source and destination), over dotted quads of
+// every octet length in random order, as a scan's addresses come.
+void BM_ParseAddress(benchmark::State& state) {
+  constexpr std::size_t kAddresses = 4096;
+  std::mt19937_64 random(kSeed);
+  const auto octet = [&] { return std::to_string(random() % 256); };
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < kAddresses; ++i) {
+    texts.push_back(octet() + "." + octet() + "." + octet() + "." + octet());
+  }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(dsiem::IpAddress::parse(texts[next]));
+    next = (next + 1) % kAddresses;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseAddress);
 
 // Decoding one event body under Go-JSON rules.
 void BM_DecodeEvent(benchmark::State& state) {

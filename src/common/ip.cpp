@@ -22,27 +22,37 @@ constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 
 bool parse_dotted_quad(std::string_view text, uint8_t* out) {
   const std::size_t n = text.size();
   if (n < 7 || n > 15) return false;  // "0.0.0.0" to "255.255.255.255"
-  // The text in a zeroed block (a zero byte is neither a digit nor a dot), copied with two
+  // The text in a zeroed block (a zero byte is neither a digit nor a dot), read with two
   // fixed-size loads that overlap.
   alignas(16) unsigned char block[16] = {};
   const char* p = text.data();
-  if (n >= 8) {
-    std::memcpy(block, p, 8);
-    std::memcpy(block + n - 8, p + n - 8, 8);
-  } else {
-    std::memcpy(block, p, 4);
-    std::memcpy(block + n - 4, p + n - 4, 4);
-  }
   unsigned dots = 0;
   unsigned digits = 0;
 #if defined(__SSE2__)
-  const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(block));
+  // Assembled in registers and stored whole: loading a block written by two overlapping
+  // stores would wait for both to retire.
+  uint64_t low = 0;
+  uint64_t high = 0;
+  if (n >= 8) {
+    std::memcpy(&low, p, 8);
+    std::memcpy(&high, p + n - 8, 8);
+    high = n == 8 ? 0 : high >> (8 * (16 - n));
+  } else {
+    uint32_t head = 0;
+    uint32_t tail = 0;
+    std::memcpy(&head, p, 4);
+    std::memcpy(&tail, p + n - 4, 4);
+    low = head | static_cast<uint64_t>(tail >> (8 * (8 - n))) << 32;
+  }
+  const __m128i v = _mm_set_epi64x(static_cast<int64_t>(high), static_cast<int64_t>(low));
+  _mm_store_si128(reinterpret_cast<__m128i*>(block), v);
   dots = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
   // Subtracting '0' + 128 maps '0'-'9' to -128..-119, the ten smallest signed bytes.
   const __m128i shifted = _mm_sub_epi8(v, _mm_set1_epi8(static_cast<char>('0' + 128)));
   digits = static_cast<unsigned>(
       _mm_movemask_epi8(_mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(-128 + 10)))));
 #else
+  std::memcpy(block, p, n);
   for (std::size_t i = 0; i < n; ++i) {
     dots |= static_cast<unsigned>(block[i] == '.') << i;
     digits |= static_cast<unsigned>(static_cast<unsigned>(block[i] - '0') <= 9) << i;
