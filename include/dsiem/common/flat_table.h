@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -100,6 +102,13 @@ class FlatTable {
     --size_;
   }
 
+  // Makes the table at least `slot_count` slots (rounded up to a power of two) big. For tables
+  // that are mostly asked for keys they do not hold: a miss probes up to the next empty slot,
+  // about 2.5 slots at half load against 5.6 at the 70 % an insert allows.
+  void reserve_slots(std::size_t slot_count) {
+    const std::size_t wanted = std::bit_ceil(std::max(slot_count, kInitialSlots));
+    if (wanted > slots_.size()) resize(wanted);
+  }
   // Starts loading the cache line a lookup of `hash` will probe first.
   void prefetch(uint64_t hash) const {
     if (!slots_.empty()) __builtin_prefetch(&slots_[spread(hash) & (slots_.size() - 1)]);
@@ -134,9 +143,10 @@ class FlatTable {
     return i;
   }
 
-  void grow() {
+  void grow() { resize(slots_.empty() ? kInitialSlots : slots_.size() * 2); }
+  void resize(std::size_t slot_count) {
     Slots old = std::move(slots_);
-    slots_ = Slots(old.empty() ? kInitialSlots : old.size() * 2);
+    slots_ = Slots(slot_count);
     const std::size_t mask = slots_.size() - 1;
     for (Slot& s : old) {
       if (Traits::empty(s)) continue;
