@@ -22,15 +22,14 @@ constexpr std::array<uint8_t, 12> kV4MappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 
 bool parse_dotted_quad(std::string_view text, uint8_t* out) {
   const std::size_t n = text.size();
   if (n < 7 || n > 15) return false;  // "0.0.0.0" to "255.255.255.255"
-  // The text in a zeroed block (a zero byte is neither a digit nor a dot), read with two
-  // fixed-size loads that overlap.
+  // The text in a zeroed block: a zero byte is neither a digit nor a dot.
   alignas(16) unsigned char block[16] = {};
   const char* p = text.data();
   unsigned dots = 0;
   unsigned digits = 0;
 #if defined(__SSE2__)
-  // Assembled in registers and stored whole: loading a block written by two overlapping
-  // stores would wait for both to retire.
+  // Read with two fixed-size loads that overlap, assembled in registers and stored whole:
+  // loading a block written by two overlapping stores would wait for both to retire.
   uint64_t low = 0;
   uint64_t high = 0;
   if (n >= 8) {

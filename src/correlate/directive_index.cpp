@@ -48,8 +48,8 @@ void DirectiveIndex::build(const std::vector<const config::Directive*>& directiv
         add_unique(by_taxonomy_[taxonomy_key(p, r.category)], pos);
     }
   }
-  // Many events come from plugins or SIDs no directive names: at most half
-  // full, the table answers those with short probes at every size.
+  // Many events come from plugins or SIDs no directive names: at most half full, the table
+  // answers those with short probes at every size.
   by_plugin_.reserve_slots(2 * lists.size());
   for (const auto& [pair, list] : lists) {
     const PluginKey k{pair.first, pair.second};

@@ -85,7 +85,6 @@ class Results:
 
 
 # ------------------------------------------------------------------ process helpers
-
 def prepare_dir(binary, config_files):
     """Temp dir with the binary copied in (its base dir is the executable's dir) and configs/."""
     tmp = tempfile.mkdtemp(prefix="dsiem-badinput-")

@@ -180,7 +180,6 @@ def find_cases(paths):
 
 
 # ------------------------------------------------------------------ running the binary
-
 def wait_listening(proc, port, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -97,7 +97,6 @@ def check(cond, msg):
 
 
 # ------------------------------------------------------------------ helpers
-
 def now_rfc3339():
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
