@@ -4,6 +4,7 @@
 #include <cstring>
 #include <exception>
 
+#include "dsiem/common/hash.h"
 #include "dsiem/json/go_reader.h"
 #include "dsiem/json/go_writer.h"
 
@@ -324,7 +325,7 @@ std::optional<int64_t> parse_rfc3339_seconds(std::string_view ts) {
     thread_local std::array<char, kPrefix> cached_text{};
     thread_local int64_t cached_value = 0;
     thread_local bool cached = false;
-    if (cached && std::memcmp(ts.data(), cached_text.data(), kPrefix) == 0) {
+    if (cached && same_bytes({ts.data(), kPrefix}, {cached_text.data(), kPrefix})) {
       local = cached_value;
     } else if ((local = usual_local_seconds(ts))) {
       std::memcpy(cached_text.data(), ts.data(), kPrefix);

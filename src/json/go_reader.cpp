@@ -709,7 +709,7 @@ int FieldIndex::find_next(std::string_view key, int previous) const {
   if (successor_.empty()) return find(key);
   std::atomic<int16_t>& guess = successor_[static_cast<size_t>(previous + 1)];
   const int16_t predicted = guess.load(std::memory_order_relaxed);
-  if (predicted >= 0 && names_[static_cast<size_t>(predicted)] == key) return predicted;
+  if (predicted >= 0 && same_bytes(names_[static_cast<size_t>(predicted)], key)) return predicted;
   const int found = find(key);
   if (found >= 0) guess.store(static_cast<int16_t>(found), std::memory_order_relaxed);
   return found;
@@ -720,7 +720,7 @@ int FieldIndex::lookup(const std::vector<int16_t>& table, std::string_view text,
   const size_t mask = table.size() - 1;
   for (size_t h = hash_bytes(text) & mask; table[h] >= 0; h = (h + 1) & mask) {
     const auto i = static_cast<size_t>(table[h]);
-    if ((folded ? std::string_view(lowered_[i]) : names_[i]) == text) return table[h];
+    if (same_bytes(folded ? std::string_view(lowered_[i]) : names_[i], text)) return table[h];
   }
   return -1;
 }

@@ -12,7 +12,7 @@
 namespace dsiem {
 namespace {
 
-// Every length through the branch boundaries (4, 8, 16) and past them, with a difference at
+// Every length through the branch boundaries (4, 8, 16, 32) and past them, with a difference at
 // every position, including the bytes only one of the overlapping loads reads.
 TEST(SameBytesTest, AgreesWithStringEqualityAtEveryLengthAndPosition) {
   for (std::size_t n = 0; n <= 40; ++n) {

@@ -119,6 +119,23 @@ TEST(IpAddress, DottedQuadAgreesWithInetPton) {
 }
 
 // Containment for every prefix length against a bit-by-bit reference.
+// Equality looks at all 16 bytes and the family: a difference in any byte, or the same bytes
+// in the other family, makes two addresses differ.
+TEST(IpAddress, EqualityTellsEveryByteAndTheFamily) {
+  const IpAddress a = ip("2001:db8::1:2:3:4");
+  EXPECT_TRUE(a == ip("2001:db8::1:2:3:4"));
+  for (std::size_t i = 0; i < a.bytes.size(); ++i) {
+    IpAddress other = a;
+    other.bytes[i] ^= 0x40;
+    EXPECT_FALSE(a == other) << "byte " << i;
+  }
+  IpAddress other_family = a;
+  other_family.v4 = !a.v4;
+  EXPECT_FALSE(a == other_family);
+  EXPECT_TRUE(ip("10.1.2.3") == ip("::ffff:10.1.2.3"));
+  EXPECT_FALSE(ip("10.1.2.3") == ip("10.1.2.4"));
+}
+
 TEST(Cidr, ContainsAgreesWithBitwiseComparisonAtEveryPrefix) {
   const auto bit = [](const IpAddress& a, int i) { return (a.bytes[i / 8] >> (7 - i % 8)) & 1; };
   const auto reference = [&](const Cidr& net, const IpAddress& a) {

@@ -42,8 +42,11 @@ inline bool same_bytes(std::string_view a, std::string_view b) {
   const char* p = a.data();
   const char* q = b.data();
   if (n >= 8) {
-    if (n > 16) return std::memcmp(p, q, n) == 0;
-    return ((load64(p) ^ load64(q)) | (load64(p + n - 8) ^ load64(q + n - 8))) == 0;
+    if (n > 32) return std::memcmp(p, q, n) == 0;
+    const uint64_t tail = (load64(p + n - 8) ^ load64(q + n - 8));
+    if (n <= 16) return ((load64(p) ^ load64(q)) | tail) == 0;
+    return ((load64(p) ^ load64(q)) | (load64(p + 8) ^ load64(q + 8)) |
+            (load64(p + n - 16) ^ load64(q + n - 16)) | tail) == 0;
   }
   if (n >= 4) return ((load32(p) ^ load32(q)) | (load32(p + n - 4) ^ load32(q + n - 4))) == 0;
   for (std::size_t i = 0; i < n; ++i) {

@@ -18,7 +18,13 @@ struct IpAddress {
   // Go net.ParseIP: dotted-quad IPv4 (no leading zeros) or IPv6 text. No prefix, no zone.
   static std::optional<IpAddress> parse(std::string_view text);
   int bit_length() const { return v4 ? 32 : 128; }
-  bool operator==(const IpAddress&) const = default;
+  // Two 8-byte compares inline: the defaulted form calls memcmp, dear on the per-event path.
+  bool operator==(const IpAddress& other) const {
+    uint64_t a[2], b[2];
+    std::memcpy(a, bytes.data(), sizeof a);
+    std::memcpy(b, other.bytes.data(), sizeof b);
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0 && v4 == other.v4;
+  }
 };
 
 // A network as Go's net.ParseCIDR returns it: address masked to the prefix.
