@@ -64,9 +64,19 @@ void Assets::add(Asset asset) {
     return;
   }
   std::string text = asset.cidr.to_string();
+  const Cidr cidr = asset.cidr;
   const std::size_t position = upsert(assets_, std::move(asset));
-  if (position == network_texts_.size()) network_texts_.emplace_back();
-  network_texts_[position] = std::move(text);
+  if (position < network_texts_.size()) {
+    network_texts_[position] = std::move(text);  // the same CIDR: its place in the order stays
+    return;
+  }
+  network_texts_.push_back(std::move(text));
+  if (cidr.is_host()) return;
+  // After the networks of the same prefix length: those came first.
+  const auto place = std::upper_bound(
+      networks_by_prefix_.begin(), networks_by_prefix_.end(), cidr.prefix,
+      [this](int prefix, std::size_t i) { return prefix < assets_[i].cidr.prefix; });
+  networks_by_prefix_.insert(place, position);
 }
 
 void Assets::add_from_json(std::string_view json_text) {
@@ -159,18 +169,7 @@ std::string_view Assets::name(std::string_view ip) const {
 
 std::vector<std::string_view> Assets::networks(std::string_view ip) const {
   std::vector<std::string_view> out;
-  auto parsed = IpAddress::parse(ip);
-  if (!parsed) return out;
-  std::vector<std::size_t> hits;
-  for (std::size_t i = 0; i < assets_.size(); ++i) {
-    const Cidr& cidr = assets_[i].cidr;
-    if (!cidr.is_host() && cidr.contains(*parsed)) hits.push_back(i);
-  }
-  std::stable_sort(hits.begin(), hits.end(), [this](std::size_t x, std::size_t y) {
-    return assets_[x].cidr.prefix < assets_[y].cidr.prefix;
-  });
-  out.reserve(hits.size());
-  for (const std::size_t i : hits) out.push_back(network_texts_[i]);
+  for_each_network(ip, [&out](std::string_view network) { out.push_back(network); });
   return out;
 }
 

@@ -546,10 +546,10 @@ void Engine::upsert_alarm(Backlog& b, bool lookups) {
   const auto add_networks = [&](const UniqueStrings& list, uint32_t& networked) {
     const std::vector<std::string>& ips = list.items();
     for (std::size_t i = networked; i < ips.size(); ++i) {
-      for (const std::string_view net : assets_->networks(ips[i])) {
+      assets_->for_each_network(ips[i], [&b](std::string_view net) {
         auto pos = std::lower_bound(b.networks.begin(), b.networks.end(), net);
         if (pos == b.networks.end() || *pos != net) b.networks.emplace(pos, net);
-      }
+      });
     }
     networked = static_cast<uint32_t>(ips.size());
   };

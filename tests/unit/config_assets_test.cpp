@@ -204,6 +204,26 @@ TEST(Assets, NetworksByIncreasingPrefixWithoutHosts) {
   EXPECT_EQ(v6.networks("2002:c0a8:1::5"), Views{"2002:c0a8:1::/64"});
 }
 
+// A network defined again keeps one place in the order; for_each_network visits what
+// networks() lists.
+TEST(Assets, RedefinedNetworkListedOnceInPlace) {
+  Assets a;
+  a.add(asset("b", "10.1.0.0/16", 1));
+  a.add(asset("a", "10.0.0.0/8", 1));
+  a.add(asset("b2", "10.1.0.0/16", 5));
+  a.add(asset("c", "10.1.2.0/24", 1));
+  a.add(asset("a2", "10.0.0.0/8", 7));
+  const Views expected{"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24"};
+  EXPECT_EQ(a.networks("10.1.2.3"), expected);
+  Views visited;
+  a.for_each_network("10.1.2.3", [&](std::string_view n) { visited.push_back(n); });
+  EXPECT_EQ(visited, expected);
+  EXPECT_EQ(a.value("10.1.2.3"), 7);
+  visited.clear();
+  a.for_each_network("not an address", [&](std::string_view n) { visited.push_back(n); });
+  EXPECT_TRUE(visited.empty());
+}
+
 TEST(Assets, NetworksAreNormalisedMasked) {
   Assets a;
   a.add_from_json(R"({"assets":[{"name":"n","cidr":"192.168.0.1/24","value":2}]})");

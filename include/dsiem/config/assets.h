@@ -41,6 +41,16 @@ class Assets {
   // Non-host asset networks containing `ip` as text (valid while the Assets live), by
   // increasing prefix length.
   std::vector<std::string_view> networks(std::string_view ip) const;
+  // Calls fn(text) for each of those networks, in the same order, without allocating: an alarm
+  // asks for the networks of every address it gains.
+  template <typename Fn>
+  void for_each_network(std::string_view ip, Fn&& fn) const {
+    const auto parsed = IpAddress::parse(ip);
+    if (!parsed) return;
+    for (const std::size_t i : networks_by_prefix_) {
+      if (assets_[i].cidr.contains(*parsed)) fn(std::string_view(network_texts_[i]));
+    }
+  }
 
   std::size_t asset_count() const { return assets_.size(); }
   std::size_t whitelist_count() const { return whitelist_.size(); }
@@ -49,6 +59,8 @@ class Assets {
   std::vector<Asset> assets_;  // non-whitelisted, one per CIDR (a later definition replaces)
   // assets_[i].cidr as text: an alarm lists the networks of its addresses at every update.
   std::vector<std::string> network_texts_;
+  // Positions in assets_ of the non-host networks, by prefix length, then position.
+  std::vector<std::size_t> networks_by_prefix_;
   std::vector<Asset> whitelist_;  // whitelisted, one per CIDR
 };
 
