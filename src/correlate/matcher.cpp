@@ -99,6 +99,16 @@ AddressCondition AddressCondition::compile(std::string_view value) {
     c.kind_ = Kind::kNotHomeNet;
     return c;
   }
+  // The usual value, a backlog's address taken from its creating event: one dotted quad is
+  // parsed as it stands, without the list split and the "/32" text of the general path below.
+  if (!value.empty() && value.find_first_not_of("0123456789.") == std::string_view::npos) {
+    if (auto ip = IpAddress::parse(value); ip && ip->v4) {
+      c.kind_ = Kind::kSingle;
+      c.single_parsed_ = true;
+      c.single_network_ = Cidr{*ip, 32};
+      return c;
+    }
+  }
   std::vector<Item> items;
   for (std::string item : split_list(value)) {
     Item it;

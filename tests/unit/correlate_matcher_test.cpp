@@ -207,6 +207,33 @@ TEST(AddressCondition, CopiesMatchAsTheOriginal) {
   EXPECT_EQ(AddressCondition::compile("!10.0.0.5").single_host(), std::nullopt);
 }
 
+// A value made of digits and dots (a creating event's address) takes a short path: it must
+// compile to what the general path makes of the same address written "address/32" or with
+// spaces around it, and leave what does not parse unparsed.
+TEST(AddressCondition, DottedQuadCompilesAsTheGeneralPath) {
+  const auto ip = [](const char* text) { return dsiem::IpAddress::parse(text); };
+  const char* event_ips[] = {"10.0.0.5",        "10.0.0.6",    "0.0.0.0", "255.255.255.255",
+                             "::ffff:10.0.0.5", "2001:db8::5", "1.2.3.4"};
+  for (const char* value : {"10.0.0.5", "0.0.0.0", "255.255.255.255", "1.2.3.4", "010.0.0.5",
+                            "10.0.0", "10.0.0.5.", "256.0.0.1", "1..2.3", ".", "4294967295"}) {
+    SCOPED_TRACE(value);
+    const auto quick = AddressCondition::compile(value);
+    const auto with_prefix = AddressCondition::compile(std::string(value) + "/32");
+    const auto spaced = AddressCondition::compile(std::string(" ") + value + " ");
+    for (const char* event_ip : event_ips) {
+      EXPECT_EQ(quick.matches(false, ip(event_ip)), spaced.matches(false, ip(event_ip)))
+          << event_ip;
+      EXPECT_EQ(quick.matches(false, ip(event_ip)), with_prefix.matches(false, ip(event_ip)))
+          << event_ip;
+    }
+    EXPECT_EQ(quick.single_host(), spaced.single_host());
+    EXPECT_EQ(quick.single_host(), with_prefix.single_host());
+  }
+  EXPECT_TRUE(AddressCondition::compile("1.2.3.4").matches(false, ip("1.2.3.4")));
+  EXPECT_FALSE(AddressCondition::compile("1.2.3.4").matches(false, ip("1.2.3.5")));
+  EXPECT_FALSE(AddressCondition::compile("010.0.0.5").matches(false, ip("10.0.0.5")));
+}
+
 // directives.md §5.4 examples with term 1231.
 TEST(StringListMatch, Term1231Examples) {
   EXPECT_FALSE(list_matches("1000, 1001", "1231"));
