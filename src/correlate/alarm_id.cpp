@@ -8,14 +8,17 @@ namespace {
 
 constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
 
-void append_base64(std::string& out, uint64_t v, int min_chars) {
-  char buf[16];
+// Writes v in base 64, most significant digit first, at least min_chars digits; returns the
+// end of what it wrote (at most 11 characters).
+char* put_base64(char* out, uint64_t v, int min_chars) {
+  char digits[16];
   int n = 0;
   do {
-    buf[n++] = kAlphabet[v & 63];
+    digits[n++] = kAlphabet[v & 63];
     v >>= 6;
   } while (v != 0 || n < min_chars);
-  while (n > 0) out.push_back(buf[--n]);
+  while (n > 0) *out++ = digits[--n];
+  return out;
 }
 
 }  // namespace
@@ -31,15 +34,17 @@ std::string AlarmIdGenerator::next() {
   } else {
     ++seq_;
   }
-  std::string id;
-  id.reserve(12);
+  // Assembled in a buffer and copied once: a new backlog takes an ID, and appending a
+  // character at a time cost more than the rest of it.
+  char text[48];
+  char* end = text;
   // 42 bits of milliseconds since 2020-01-01 (good for ~139 years), 7 characters.
   const uint64_t since = static_cast<uint64_t>(ms > 1577836800000 ? ms - 1577836800000 : 0);
-  append_base64(id, since & ((uint64_t{1} << 42) - 1), 7);
-  append_base64(id, salt_, 2);
-  append_base64(id, static_cast<uint64_t>(shard_) & 63, 1);
-  append_base64(id, seq_, 1);
-  return id;
+  end = put_base64(end, since & ((uint64_t{1} << 42) - 1), 7);
+  end = put_base64(end, salt_, 2);
+  end = put_base64(end, static_cast<uint64_t>(shard_) & 63, 1);
+  end = put_base64(end, seq_, 1);
+  return std::string(text, end);
 }
 
 }  // namespace dsiem::correlate

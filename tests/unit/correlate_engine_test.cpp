@@ -1020,6 +1020,32 @@ TEST(AlarmIdGenerator, UniqueIdsFromTheAlphabet) {
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(seen.insert(other.next()).second);
 }
 
+// The layout: 7 characters of milliseconds since 2020-01-01, 2 of salt, 1 of shard, then the
+// sequence within the millisecond in as many characters as it needs.
+TEST(AlarmIdGenerator, MillisecondsSaltShardThenSequence) {
+  ManualClock clock(T);
+  dsiem::correlate::AlarmIdGenerator gen(clock, 5);
+  static constexpr char kDigits[] =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
+  uint64_t since = static_cast<uint64_t>(T) * 1000 - 1577836800000;
+  std::string time_part(7, '0');
+  for (int i = 6; i >= 0; --i, since /= 64)
+    time_part[static_cast<std::size_t>(i)] = kDigits[since % 64];
+  std::vector<std::string> ids;
+  for (int i = 0; i < 65; ++i) ids.push_back(gen.next());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    SCOPED_TRACE(ids[i]);
+    EXPECT_EQ(ids[i].substr(0, 7), time_part);
+    EXPECT_EQ(ids[i].substr(7, 2), ids[0].substr(7, 2));  // the generator's salt
+    EXPECT_EQ(ids[i][9], '5');
+  }
+  EXPECT_EQ(ids[0].substr(10), "0");
+  EXPECT_EQ(ids[63].substr(10), "-");
+  EXPECT_EQ(ids[64].substr(10), "10");
+  clock.set_ns(T * 1'000'000'000 + 1'000'000);  // the next millisecond starts again at 0
+  EXPECT_EQ(gen.next().substr(10), "0");
+}
+
 TEST(Pipeline, ProcessesPushedEventsInOrder) {
   ManualClock clock(T + 10);
   CapturingSink sink;
