@@ -1001,6 +1001,10 @@ TEST_F(EngineTest, BatchGivesTheOutputOfOneEventAtATime) {
   EXPECT_EQ(batched, one_by_one);
 }
 
+// The digits of alarm IDs, lowest first.
+constexpr char kAlarmIdDigits[] =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
+
 TEST(AlarmIdGenerator, UniqueIdsFromTheAlphabet) {
   ManualClock clock(T);
   dsiem::correlate::AlarmIdGenerator gen(clock, 3);
@@ -1009,10 +1013,7 @@ TEST(AlarmIdGenerator, UniqueIdsFromTheAlphabet) {
     if (i % 1000 == 0) clock.advance_seconds(1);
     const std::string id = gen.next();
     EXPECT_GE(id.size(), 9u);
-    EXPECT_EQ(
-        id.find_first_not_of("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"),
-        std::string::npos)
-        << id;
+    EXPECT_EQ(id.find_first_not_of(kAlarmIdDigits), std::string::npos) << id;
     EXPECT_TRUE(seen.insert(id).second) << id;
   }
   // Parallel engines (shards) never collide.
@@ -1025,12 +1026,10 @@ TEST(AlarmIdGenerator, UniqueIdsFromTheAlphabet) {
 TEST(AlarmIdGenerator, MillisecondsSaltShardThenSequence) {
   ManualClock clock(T);
   dsiem::correlate::AlarmIdGenerator gen(clock, 5);
-  static constexpr char kDigits[] =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-";
   uint64_t since = static_cast<uint64_t>(T) * 1000 - 1577836800000;
   std::string time_part(7, '0');
   for (int i = 6; i >= 0; --i, since /= 64)
-    time_part[static_cast<std::size_t>(i)] = kDigits[since % 64];
+    time_part[static_cast<std::size_t>(i)] = kAlarmIdDigits[since % 64];
   std::vector<std::string> ids;
   for (int i = 0; i < 65; ++i) ids.push_back(gen.next());
   for (std::size_t i = 0; i < ids.size(); ++i) {
